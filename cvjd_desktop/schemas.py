@@ -289,15 +289,32 @@ class _CompactJsonSchema(GenerateJsonSchema):
         return result
 
 
-def _strip(node: Any) -> None:
-    if isinstance(node, dict):
-        node.pop("title", None)
-        node.pop("default", None)
-        for value in node.values():
-            _strip(value)
-    elif isinstance(node, list):
+def _strip(node: Any, *, is_properties: bool = False) -> None:
+    """Remove titles, defaults and docstrings; fold ``anyOf [T, null]`` into a type list.
+
+    Keys of a ``properties`` map are field names (one may be called ``title``), so
+    only their values are visited.
+    """
+    if isinstance(node, list):
         for value in node:
             _strip(value)
+        return
+    if not isinstance(node, dict):
+        return
+    if not is_properties:
+        for key in ("title", "default"):
+            node.pop(key, None)
+        if "properties" in node:
+            node.pop("description", None)  # model docstrings: for us, not the model
+        any_of = node.get("anyOf")
+        if isinstance(any_of, list) and all(
+            isinstance(o, dict) and set(o) == {"type"} and isinstance(o["type"], str)
+            for o in any_of
+        ):
+            node.pop("anyOf")
+            node["type"] = [o["type"] for o in any_of]
+    for key, value in node.items():
+        _strip(value, is_properties=(key == "properties" and not is_properties))
 
 
 def json_schema(kind: str) -> dict[str, Any]:

@@ -81,3 +81,17 @@ class Provider(Protocol):
         ``CancelledError`` promptly once ``cancel`` is set.
         """
         ...
+
+
+def estimate_tokens(text: str) -> int:
+    """A tokenizer-free estimate of how many tokens ``text`` is.
+
+    About 4 characters per token for English with BPE tokenizers, fewer for other
+    scripts; we round up and count non-ASCII characters as one token each third, so
+    the estimate errs high. Used for budgets before a call and to notice when Ollama
+    silently cut the prompt; never recorded as a real count.
+    """
+    if not text:
+        return 0
+    non_ascii = sum(1 for ch in text if ord(ch) > 127)
+    return (len(text) - non_ascii + 3) // 4 + (non_ascii + 2) // 3
