@@ -12,6 +12,7 @@ from pathlib import Path
 import keyring
 import pytest
 
+from tests.fakes import FAKE_OPENAI_KEY, FakeOllama, FakeOpenAI
 from tests.memory_keyring import MemoryKeyring
 
 
@@ -34,3 +35,23 @@ def memory_keyring() -> Iterator[MemoryKeyring]:
     keyring.set_keyring(backend)
     yield backend
     keyring.set_keyring(previous)
+
+
+# --- fake LLM servers (tests/fakes) ------------------------------------------------
+
+
+@pytest.fixture
+def fake_ollama() -> Iterator[FakeOllama]:
+    """A server speaking Ollama's API on a free port; see tests/fakes/__init__.py."""
+    with FakeOllama() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_openai() -> Iterator[FakeOpenAI]:
+    """A server speaking OpenAI's API (``.base_url`` ends in /v1).
+
+    It requires the key ``FAKE_OPENAI_KEY`` (also ``fake_openai.api_key``).
+    """
+    with FakeOpenAI(api_key=FAKE_OPENAI_KEY) as server:
+        yield server
