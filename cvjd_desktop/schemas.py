@@ -319,7 +319,12 @@ def _strip(node: Any, *, is_properties: bool = False) -> None:
 
 def json_schema(kind: str) -> dict[str, Any]:
     """The compact JSON schema sent to the provider for ``kind`` ("cv" or "jd")."""
-    return SCHEMAS[kind].model_json_schema(schema_generator=_CompactJsonSchema)
+    return compact_json_schema(SCHEMAS[kind])
+
+
+def compact_json_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """``json_schema`` for a model class: providers are handed the class, not the kind."""
+    return model.model_json_schema(schema_generator=_CompactJsonSchema)
 
 
 # --- usage and results ---------------------------------------------------------------
