@@ -18,7 +18,8 @@ Choices, and why:
   never be rewritten (the only deletion is "clear history", after a backup).
 - **``PRAGMA user_version``** is the schema version; ``MIGRATIONS[v]`` takes a file
   from version ``v`` to ``v + 1`` in one transaction.
-- **Corruption** (``SQLITE_NOTADB`` / ``SQLITE_CORRUPT`` while opening) moves the
+- **Corruption** (a file without SQLite's header, checked before SQLite touches it,
+  or ``SQLITE_NOTADB`` / ``SQLITE_CORRUPT`` while opening) moves the
   file aside as ``usage.sqlite3.corrupt-<stamp>`` together with its ``-wal`` (so the
   pair still opens for forensics) and drops the ``-shm`` index (rebuilt from the
   WAL). Leaving the old ``-wal`` beside a fresh file would let SQLite replay a
@@ -306,6 +307,24 @@ def is_corruption(exc: BaseException) -> bool:
             _SQLITE_NOTADB,
         )
     )
+
+
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def has_foreign_header(path: Path) -> bool:
+    """True when ``path`` holds bytes that are not an SQLite database.
+
+    Checked before SQLite ever opens the file: closing a connection to a file with
+    a bad header makes SQLite delete its ``-wal``, which may hold the last committed
+    rows someone could still rescue. A missing or empty file is a new ledger.
+    """
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(len(_SQLITE_HEADER))
+    except FileNotFoundError:
+        return False
+    return bool(head) and head != _SQLITE_HEADER
 
 
 def move_aside(path: Path) -> Path:

@@ -63,27 +63,37 @@ class Ledger:
     def _open(self) -> sqlite3.Connection:
         """Connect, check and migrate; move a corrupt file aside and start afresh."""
         try:
-            return self._open_checked()
-        except sqlite3.DatabaseError as exc:
-            if not db.is_corruption(exc):
-                raise self._environment_error("open", exc) from exc
+            foreign = db.has_foreign_header(self.path)
+        except OSError as exc:
+            raise LedgerError(f"Could not open the usage ledger {self.path}: {exc}") from exc
+        if foreign:
+            self._move_aside("file is not a database")
+        else:
             try:
-                self.recovered_from = db.move_aside(self.path)
-            except OSError as move_exc:
-                raise LedgerError(
-                    f"The usage ledger {self.path} is damaged ({exc}) and could not be moved "
-                    f"aside ({move_exc}); move or delete it by hand"
-                ) from exc
-            log.warning(
-                "usage ledger %s was damaged (%s); moved to %s and started a fresh one",
-                self.path,
-                exc,
-                self.recovered_from.name,
-            )
+                return self._open_checked()
+            except sqlite3.DatabaseError as exc:
+                if not db.is_corruption(exc):
+                    raise self._environment_error("open", exc) from exc
+                self._move_aside(str(exc))
         try:
             return self._open_checked()
         except sqlite3.DatabaseError as exc:
             raise self._environment_error("open", exc) from exc
+
+    def _move_aside(self, why: str) -> None:
+        try:
+            self.recovered_from = db.move_aside(self.path)
+        except OSError as exc:
+            raise LedgerError(
+                f"The usage ledger {self.path} is damaged ({why}) and could not be moved "
+                f"aside ({exc}); move or delete it by hand"
+            ) from exc
+        log.warning(
+            "usage ledger %s was damaged (%s); moved to %s and started a fresh one",
+            self.path,
+            why,
+            self.recovered_from.name,
+        )
 
     def _open_checked(self) -> sqlite3.Connection:
         conn = db.connect(self.path)

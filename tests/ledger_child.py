@@ -1,0 +1,39 @@
+"""Records calls in a loop and prints each row id once ``record`` has returned.
+
+Run by ``test_ledger.test_rows_reported_committed_survive_sigkill``, which kills this
+process with SIGKILL mid-loop: every id printed here must be in the ledger afterwards.
+Usage: ``python tests/ledger_child.py LEDGER_PATH``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from cvjd_desktop.usage import CallRecord, Ledger
+
+MAX_ROWS = 200_000  # a bound, so an orphaned child stops on its own
+
+
+def main() -> None:
+    ledger = Ledger(Path(sys.argv[1]))
+    for i in range(MAX_ROWS):
+        row_id = ledger.record(
+            CallRecord(
+                provider="openai",
+                model="gpt-4o-mini",
+                status="ok" if i % 3 else "error",
+                prompt_tokens=100 + i,
+                completion_tokens=10,
+                total_tokens=110 + i,
+                cost_usd=0.0001,
+                price_source="genai-prices",
+                kind="cv",
+                file_name=f"child-{i}.pdf",
+            )
+        )
+        print(row_id, flush=True)
+
+
+if __name__ == "__main__":
+    main()
