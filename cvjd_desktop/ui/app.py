@@ -1,18 +1,115 @@
-"""Composition root of the desktop app: builds the application and the main window."""
+"""Composition root of the desktop app: builds the application and the main window.
+
+The only place that decides which settings, ledger and engine the window gets, so
+tests build the same window with a temp ``CVJD_HOME`` and fake provider servers.
+"""
 
 from __future__ import annotations
 
+import argparse
+import logging
 import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtWidgets import QApplication, QLabel, QMainWindow
+from cvjd_desktop import config
+
+if TYPE_CHECKING:
+    from cvjd_desktop.ui.main_window import MainWindow
+
+log = logging.getLogger(__name__)
 
 
-def main(argv: list[str] | None = None) -> int:
-    app = QApplication(sys.argv if argv is None else argv)
-    app.setApplicationName("cvjd-desktop")
-    window = QMainWindow()
-    window.setWindowTitle("cvjd-desktop")
-    window.setCentralWidget(QLabel("Drop CVs and job descriptions here"))
-    window.resize(1280, 800)
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cvjd-desktop",
+        description="Extract CVs and job descriptions into structured data with an LLM.",
+    )
+    parser.add_argument(
+        "--cv",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="FILE",
+        help="queue a CV file or folder at start (repeatable)",
+    )
+    parser.add_argument(
+        "--jd",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="FILE",
+        help="queue a job description file or folder at start (repeatable)",
+    )
+    parser.add_argument("--provider", choices=config.PROVIDERS, help="provider for this run")
+    parser.add_argument("--model", help="model for this run (default: the saved choice)")
+    return parser
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    """Parse our options; Qt's own (``-style``, ``-platform``...) are left to Qt."""
+    args, _qt_args = build_parser().parse_known_args(list(argv))
+    return args
+
+
+def apply_overrides(settings: config.Settings, args: argparse.Namespace) -> config.Settings:
+    """``--provider`` / ``--model`` for this run: the window starts with them chosen."""
+    if args.provider:
+        settings.provider = args.provider
+    if args.model:
+        if settings.provider == "ollama":
+            settings.ollama_model = args.model
+        else:
+            settings.openai_model = args.model
+    return settings
+
+
+def queue_from_args(window: MainWindow, args: argparse.Namespace) -> None:
+    """Queue ``--cv`` / ``--jd`` files; they start once the model list is in."""
+    if args.cv:
+        window.controller.add_paths(list(args.cv), "cv")
+    if args.jd:
+        window.controller.add_paths(list(args.jd), "jd")
+
+
+def build_window(args: argparse.Namespace, *, ledger: Any = None) -> MainWindow:
+    """Settings, ledger, engine and window, wired; needs a QApplication."""
+    from cvjd_desktop.ui.main_window import Engine, MainWindow
+    from cvjd_desktop.ui.messages import MessageBus
+    from cvjd_desktop.usage import Ledger
+
+    settings = apply_overrides(config.load_settings(), args)
+    if ledger is None:
+        ledger = Ledger()
+    return MainWindow(
+        settings,
+        ledger,
+        engine=Engine.real(),
+        messages=MessageBus(),
+        session_start=datetime.now(UTC),
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from PySide6.QtWidgets import QApplication
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parse_args(argv)
+    app = QApplication.instance() or QApplication(
+        [sys.argv[0] if sys.argv else "cvjd-desktop", *argv]
+    )
+    app.setApplicationName(config.APP_NAME)
+    app.setApplicationDisplayName("CV & JD Extractor")
+    # Wayland and most Linux docks match the window to its .desktop file by this name.
+    app.setDesktopFileName("cvjd-desktop")
+    window = build_window(args)
+    queue_from_args(window, args)
     window.show()
-    return app.exec()
+    try:
+        return app.exec()
+    finally:
+        close = getattr(window.ledger, "close", None)
+        if close is not None:
+            close()
