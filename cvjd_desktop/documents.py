@@ -1,0 +1,838 @@
+"""Read a CV or job description from a file (or pasted text) into clean text.
+
+The type is judged by the bytes, not the name: a DOCX named ``.pdf`` is read as
+DOCX, a program renamed ``.pdf`` is refused. Every failure, whatever the input,
+ends as one of the ``DocumentError`` subclasses with a one-line message that names
+the file; nothing else escapes ``read_document``.
+
+PyMuPDF is not thread-safe, and the window reads files from a worker pool, so every
+call into it holds ``_MUPDF_LOCK``; the layout and cleaning work happens outside it.
+PyMuPDF and python-docx are imported on first use so that the CLI and the window
+start without paying for them.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import io
+import os
+import re
+import stat
+import threading
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, NamedTuple
+
+from cvjd_desktop.errors import (
+    CorruptFileError,
+    DocumentError,
+    EmptyFileError,
+    FileTooLargeError,
+    FileUnreadableError,
+    NoTextLayerError,
+    PasswordProtectedError,
+    UnsupportedTypeError,
+)
+from cvjd_desktop.llm.base import estimate_tokens
+from cvjd_desktop.text_cleaning import (
+    clean_text,
+    decode_html,
+    decode_text,
+    html_to_text,
+    looks_binary,
+)
+
+__all__ = [
+    "SUPPORTED_EXTENSIONS",
+    "Document",
+    "clean_text",
+    "document_from_text",
+    "guess_kind",
+    "iter_supported_files",
+    "read_document",
+    "truncate_for_context",
+]
+
+Kind = Literal["cv", "jd"]
+
+_PYMUPDF_TYPES = {".pdf": "pdf", ".xps": "xps", ".oxps": "xps", ".epub": "epub"}
+_TEXT_EXTENSIONS = frozenset({".txt", ".md", ".markdown", ".text"})
+_HTML_EXTENSIONS = frozenset({".html", ".htm", ".xhtml"})
+SUPPORTED_EXTENSIONS: frozenset[str] = frozenset(
+    {*_PYMUPDF_TYPES, ".docx", *_TEXT_EXTENSIONS, *_HTML_EXTENSIONS}
+)
+_FORMAT_LABELS = {
+    ".pdf": "PDF",
+    ".xps": "XPS",
+    ".oxps": "XPS",
+    ".epub": "EPUB",
+    ".docx": "Word (.docx)",
+}
+_SUPPORTED_HINT = "use PDF, DOCX, TXT, Markdown, HTML, EPUB or XPS"
+_MAX_UNZIPPED = 512 * 1024 * 1024
+_MUPDF_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Document:
+    """A file read into clean text, ready to be sent to a model."""
+
+    path: Path | None
+    name: str
+    text: str
+    pages: int
+    sha256: str
+    kind_guess: Kind
+    source_format: str
+    warnings: tuple[str, ...] = ()
+    raw_chars: int = 0
+
+
+# --- public API -----------------------------------------------------------------------
+
+
+def read_document(
+    path: Path | str, *, max_bytes: int = 50 * 1024 * 1024, max_pages: int = 2000
+) -> Document:
+    """Read one file into a ``Document``; raises only ``DocumentError`` subclasses."""
+    path = Path(path)
+    name = path.name or str(path)
+    try:
+        data = _read_bytes(path, name, max_bytes)
+        raw, pages, fmt, warnings = _extract(data, path, name, max_pages)
+        text = clean_text(raw)
+        if not text:
+            raise EmptyFileError(f"{name} contains no text")
+        return Document(
+            path=path,
+            name=name,
+            text=text,
+            pages=pages,
+            sha256=hashlib.sha256(data).hexdigest(),
+            kind_guess=guess_kind(text, name=name),
+            source_format=fmt,
+            warnings=tuple(warnings),
+            raw_chars=len(raw),
+        )
+    except DocumentError:
+        raise
+    except MemoryError:
+        raise FileTooLargeError(f"{name} is too large to read into memory") from None
+    except RecursionError:
+        raise CorruptFileError(f"{name} is nested too deeply to read (damaged?)") from None
+    except OSError as exc:
+        raise _os_error(name, exc) from exc
+    except Exception as exc:
+        # Parsers raise a zoo of types on damaged input (RuntimeError from MuPDF,
+        # KeyError and lxml errors from python-docx, zlib errors...): all mean damage.
+        raise CorruptFileError(
+            f"{name} could not be read; the file looks damaged ({type(exc).__name__})"
+        ) from exc
+
+
+def document_from_text(text: str, name: str = "Pasted text") -> Document:
+    """A ``Document`` from text pasted into the window (no file behind it)."""
+    cleaned = clean_text(text)
+    if not cleaned:
+        raise EmptyFileError(f"{name} is empty")
+    return Document(
+        path=None,
+        name=name,
+        text=cleaned,
+        pages=1,
+        sha256=hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest(),
+        kind_guess=guess_kind(cleaned, name=name),
+        source_format="text",
+        raw_chars=len(text),
+    )
+
+
+def iter_supported_files(paths: Iterable[Path | str]) -> list[Path]:
+    """Files as given, plus the supported files of folders, walked recursively.
+
+    Files named explicitly always come back (``read_document`` then explains what is
+    wrong with them). Inside folders, unsupported files, hidden entries and Word's
+    ``~$`` lock files are skipped, symlinked folders are followed once (loops are
+    safe), and each folder's files come sorted. A file reached twice is listed once.
+    """
+    result: list[Path] = []
+    seen: set[str] = set()
+
+    def add(p: Path) -> None:
+        try:
+            key = os.path.realpath(p)
+        except (OSError, ValueError):
+            key = str(p)
+        if key not in seen:
+            seen.add(key)
+            result.append(p)
+
+    for item in paths:
+        p = Path(item)
+        try:
+            is_dir = p.is_dir()
+        except (OSError, ValueError):
+            is_dir = False
+        if not is_dir:
+            add(p)
+            continue
+        for found in _walk_folder(p):
+            add(found)
+    return result
+
+
+def _walk_folder(root: Path) -> Iterator[Path]:
+    visited: set[tuple[int, int]] = set()
+    for folder, dirnames, filenames in os.walk(root, followlinks=True):
+        try:
+            st = os.stat(folder)
+        except OSError:
+            dirnames[:] = []
+            continue
+        key = (st.st_dev, st.st_ino)
+        if key in visited:
+            dirnames[:] = []
+            continue
+        visited.add(key)
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for filename in sorted(filenames):
+            if filename.startswith((".", "~$")):
+                continue
+            if os.path.splitext(filename)[1].lower() in SUPPORTED_EXTENSIONS:
+                yield Path(folder, filename)
+
+
+def truncate_for_context(text: str, max_tokens: int) -> tuple[str, str | None]:
+    """Cut ``text`` at a line boundary so its token estimate fits ``max_tokens``.
+
+    Returns the text (unchanged when it fits) and a warning for the result, or None.
+    """
+    if estimate_tokens(text) <= max_tokens:
+        return text, None
+    limit = _longest_prefix_within(text, max(max_tokens, 0))
+    cut = text[:limit]
+    newline = cut.rfind("\n")
+    if newline >= limit // 2:
+        cut = cut[:newline]
+    else:
+        space = cut.rfind(" ")
+        if space >= limit // 2:
+            cut = cut[:space]
+    cut = cut.rstrip()
+    warning = f"text cut to fit the model's context: {len(cut):,} of {len(text):,} characters sent"
+    return cut, warning
+
+
+def _longest_prefix_within(text: str, max_tokens: int) -> int:
+    """Length of the longest prefix whose ``estimate_tokens`` is at most ``max_tokens``.
+
+    One pass with the estimate's own arithmetic, stopping early: a prefix longer than
+    4 x max_tokens + 4 characters can never fit, so long texts cost little.
+    """
+    ascii_count = non_ascii = 0
+    best = 0
+    for i, ch in enumerate(text[: 4 * max_tokens + 8]):
+        if ord(ch) > 127:
+            non_ascii += 1
+        else:
+            ascii_count += 1
+        if (ascii_count + 3) // 4 + (non_ascii + 2) // 3 > max_tokens:
+            break
+        best = i + 1
+    return best
+
+
+# --- kind guess ---------------------------------------------------------------------
+
+_CV_SIGNALS: dict[str, float] = {
+    r"curriculum vitae|\bresum[eé]\b|résumé|lebenslauf|curr[ií]culum": 4,
+    r"резюме|履歴書|職務経歴書|简历|履历": 4,
+    r"\bwork experience\b|\bprofessional experience\b|\bemployment history\b": 3,
+    r"\beducation\b|\bexperience\b|\bskills\b|\bcertifications?\b|\blanguages\b": 1,
+    r"\bhobbies\b|\binterests\b|\breferences\b|\bprojects\b|\bachievements\b": 1,
+    r"berufserfahrung|ausbildung|persönliche daten|kenntnisse|geburtsdatum": 2,
+    r"experiencia (?:laboral|profesional)|formaci[oó]n acad[eé]mica|datos personales": 3,
+    r"опыт работы|образование|навыки|личные качества": 2,
+    r"工作经历|教育背景|项目经历|个人信息|专业技能|学歴|職歴|免許|資格|自己pr": 2,
+    r"expérience professionnelle|formation|compétences": 1,
+    r"\b(?:19|20)\d\d\s*[-–—]\s*(?:(?:19|20)\d\d|present|current|now|heute|actualidad)\b": 1,
+    r"^(?:- )?(?:led|built|developed|designed|managed|implemented|created|improved|"
+    r"delivered|launched|reduced|increased|mentored|architected|migrated)\b": 1,
+    r"\b(?:i|my)\b": 0.3,
+}
+_JD_SIGNALS: dict[str, float] = {
+    r"\bresponsibilit(?:y|ies)\b|\brequirements\b|\bqualifications\b": 2,
+    r"we(?:'re| are) (?:looking|seeking|hiring)|\bjoin (?:our|the) team\b": 3,
+    r"\byou will\b|\byou'll\b|\byour role\b|\bthe role\b|\bwhat you\b|\bideal candidate\b": 2,
+    r"\bbenefits\b|\bsalary\b|\bcompensation\b|\bwe offer\b|\bperks\b|\bpaid time off\b": 2,
+    r"\bapply\b|\bapplicants?\b|\bcandidates?\b|\bjob description\b|\bposition\b": 1,
+    r"\bmust have\b|\bnice to have\b|\bpreferred\b|\brequired\b|\bequal opportunity\b": 1,
+    r"\b(?:full|part)[- ]time\b|\bhybrid\b|\bremote\b": 0.5,
+    r"\byou\b|\byour\b": 0.3,
+    r"responsabilidades|requisitos|funciones|buscamos|ofrecemos|postula|vacante|"
+    r"convocatoria|beneficios|salario|sueldo": 2,
+    r"aufgaben|anforderungen|wir bieten|ihr profil|dein profil|wir suchen|"
+    r"stellenangebot|\(m/w/d\)": 2,
+    r"обязанности|требования|мы предлагаем|вакансия|зарплата|условия работы": 2,
+    r"岗位职责|任职要求|职位描述|福利|薪资|仕事内容|応募資格|必須|歓迎|給与|募集": 2,
+    r"missions|profil recherché|nous recherchons|avantages|postuler": 2,
+}
+_CV_PATTERNS = [(re.compile(p, re.IGNORECASE | re.MULTILINE), w) for p, w in _CV_SIGNALS.items()]
+_JD_PATTERNS = [(re.compile(p, re.IGNORECASE | re.MULTILINE), w) for p, w in _JD_SIGNALS.items()]
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
+_PHONE = re.compile(r"\+?\d[\d ()./-]{7,}\d")
+_NAME_CV = re.compile(r"(?:^|[^a-z])(?:cv|resume|lebenslauf|curriculum|vitae|bewerbung)", re.I)
+_NAME_JD = re.compile(
+    r"(?:^|[^a-z])(?:jd|job|posting|vacancy|offer|oferta|stelle|description)", re.I
+)
+
+
+def guess_kind(text: str, *, name: str = "") -> Kind:
+    """CV or job description, judged locally from the words (no model call).
+
+    Each signal counts at most three times so one repeated word cannot decide.
+    Contact details near the top are a strong CV sign. On a tie the file name
+    decides (``cv``, ``resume`` / ``jd``, ``job``...), and then "cv".
+    """
+    sample = text[:20000]
+    cv = sum(min(len(p.findall(sample)), 3) * w for p, w in _CV_PATTERNS)
+    jd = sum(min(len(p.findall(sample)), 3) * w for p, w in _JD_PATTERNS)
+    top = sample[:400]
+    if _EMAIL.search(top):
+        cv += 2
+    if _PHONE.search(top):
+        cv += 1.5
+    if abs(cv - jd) < 0.01:
+        if _NAME_JD.search(name) and not _NAME_CV.search(name):
+            return "jd"
+        return "cv"
+    return "cv" if cv > jd else "jd"
+
+
+# --- reading bytes --------------------------------------------------------------------
+
+
+def _read_bytes(path: Path, name: str, max_bytes: int) -> bytes:
+    """Read a regular file, refusing folders, FIFOs and devices before they can block."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except (OSError, ValueError) as exc:
+        raise _os_error(name, exc) from exc
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise FileUnreadableError(f"{name} is a folder, not a file")
+        if not stat.S_ISREG(st.st_mode):
+            raise FileUnreadableError(f"{name} is not a regular file (a pipe or a device?)")
+        if st.st_size > max_bytes:
+            raise FileTooLargeError(
+                f"{name} is {_size(st.st_size)}; the limit is {_size(max_bytes)}"
+            )
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            data = handle.read(max_bytes + 1)
+    except OSError as exc:
+        raise _os_error(name, exc) from exc
+    finally:
+        os.close(fd)
+    if len(data) > max_bytes:
+        raise FileTooLargeError(f"{name} is larger than the limit of {_size(max_bytes)}")
+    if not data:
+        raise EmptyFileError(f"{name} is empty (0 bytes)")
+    return data
+
+
+def _os_error(name: str, exc: BaseException) -> FileUnreadableError:
+    if isinstance(exc, ValueError):  # a NUL byte in the path
+        return FileUnreadableError(f"{name} is not a valid file name")
+    code = getattr(exc, "errno", None)
+    if code in (errno.ENOENT, errno.ENOTDIR):
+        return FileUnreadableError(f"{name} was not found (moved or deleted?)")
+    if code == errno.EISDIR:
+        return FileUnreadableError(f"{name} is a folder, not a file")
+    if code in (errno.EACCES, errno.EPERM):
+        return FileUnreadableError(f"{name} cannot be read: permission denied")
+    if code == errno.ELOOP:
+        return FileUnreadableError(f"{name} is a symbolic link that loops back on itself")
+    reason = getattr(exc, "strerror", None) or type(exc).__name__
+    return FileUnreadableError(f"{name} cannot be read: {reason}")
+
+
+def _size(n: int) -> str:
+    return f"{n / (1024 * 1024):.1f} MB" if n >= 1024 * 1024 else f"{n:,} bytes"
+
+
+# --- type sniffing and dispatch -----------------------------------------------------
+
+_IMAGE_MAGIC = (
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"GIF87a", "GIF"),
+    (b"GIF89a", "GIF"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+)
+_PROGRAM_MAGIC = (b"\x7fELF", b"\xcf\xfa\xed\xfe", b"\xfe\xed\xfa\xcf", b"\xca\xfe\xba\xbe")
+_ARCHIVE_MAGIC = (b"\x1f\x8b", b"7z\xbc\xaf\x27\x1c", b"Rar!\x1a\x07", b"BZh")
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
+_HTML_START = re.compile(rb"^(?:\xef\xbb\xbf)?\s*<(?:!doctype\s+html|html[\s>]|head[\s>])", re.I)
+
+
+def _extract(data: bytes, path: Path, name: str, max_pages: int) -> tuple[str, int, str, list[str]]:
+    """Pick the reader by the bytes; returns (raw text, pages, format, warnings)."""
+    ext = path.suffix.lower()
+    head = data[:1024]
+    if b"%PDF-" in head:
+        return _renamed(_read_pymupdf(data, "pdf", name, max_pages), ext, ".pdf", name)
+    if data.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return _read_zip(data, ext, name, max_pages)
+    if data.startswith(_OLE2):
+        if _ENCRYPTED_PACKAGE in data:
+            raise PasswordProtectedError(
+                f"{name} is password-protected; remove the password and try again"
+            )
+        raise UnsupportedTypeError(
+            f"{name} is an old Office 97-2003 file; save it as .docx or PDF and try again"
+        )
+    if (data.startswith(b"MZ") and b"\x00" in head) or data.startswith(_PROGRAM_MAGIC):
+        raise UnsupportedTypeError(f"{name} is a program, not a document")
+    for magic, label in _IMAGE_MAGIC:
+        if data.startswith(magic):
+            raise NoTextLayerError(
+                f"{name} is an image ({label}), not a text document; it needs OCR first"
+            )
+    if data.startswith(b"{\\rtf"):
+        raise UnsupportedTypeError(f"{name} is an RTF file; save it as .docx or PDF and try again")
+    if data.startswith(_ARCHIVE_MAGIC):
+        raise UnsupportedTypeError(f"{name} is a compressed archive; unpack it first")
+
+    if ext in _HTML_EXTENSIONS or _HTML_START.match(head):
+        return html_to_text(decode_html(data)), 1, "html", []
+    if ext in _TEXT_EXTENSIONS or ext == "":
+        return _read_plain(data, name), 1, "text", []
+    if ext in _FORMAT_LABELS:
+        text, encoding = decode_text(data)
+        if encoding != "cp1252" and not looks_binary(text) and text.strip():
+            label = _FORMAT_LABELS[ext]
+            note = f"{name} is plain text, not a {label} file; it was read as text"
+            return text, 1, "text", [note]
+        article = "an" if _FORMAT_LABELS[ext][0] in "AEIOUX" else "a"
+        raise CorruptFileError(
+            f"{name} is not {article} {_FORMAT_LABELS[ext]} file "
+            "(damaged, or another kind of file renamed)"
+        )
+    raise UnsupportedTypeError(f"{name}: {ext} files are not supported ({_SUPPORTED_HINT})")
+
+
+def _renamed(
+    result: tuple[str, int, str, list[str]], ext: str, real_ext: str, name: str
+) -> tuple[str, int, str, list[str]]:
+    """Note on the result when the content is not what the extension says."""
+    if ext != real_ext and not (ext in (".xps", ".oxps") and real_ext in (".xps", ".oxps")):
+        label = _FORMAT_LABELS.get(real_ext, real_ext)
+        result[3].append(f"{name} is really {_article(label)} {label} file; it was read as one")
+    return result
+
+
+def _article(label: str) -> str:
+    return "an" if label[0] in "AEIOUX" else "a"
+
+
+def _read_plain(data: bytes, name: str) -> str:
+    text, _ = decode_text(data)
+    if looks_binary(text):
+        raise CorruptFileError(f"{name} is not a text file (it holds binary data)")
+    if not text.strip():
+        raise EmptyFileError(f"{name} has no text (only blank space)")
+    return text
+
+
+def _read_zip(data: bytes, ext: str, name: str, max_pages: int) -> tuple[str, int, str, list[str]]:
+    """DOCX, EPUB and XPS are ZIP containers; tell them apart by what is inside."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            infos = archive.infolist()
+            names = {info.filename for info in infos}
+            if sum(info.file_size for info in infos) > _MAX_UNZIPPED:
+                raise FileTooLargeError(f"{name} unpacks to more than {_size(_MAX_UNZIPPED)}")
+            mimetype = archive.read("mimetype")[:64] if "mimetype" in names else b""
+    except zipfile.BadZipFile as exc:
+        raise CorruptFileError(
+            f"{name} is damaged or truncated (its ZIP container is broken)"
+        ) from exc
+    if "word/document.xml" in names:
+        return _renamed(_read_docx(data, name), ext, ".docx", name)
+    if mimetype.startswith(b"application/epub+zip"):
+        return _renamed(_read_pymupdf(data, "epub", name, max_pages), ext, ".epub", name)
+    if any(n.lower().endswith(".fdseq") for n in names):
+        return _renamed(_read_pymupdf(data, "xps", name, max_pages), ext, ".xps", name)
+    if ext == ".docx":
+        raise CorruptFileError(f"{name} is damaged: it has no Word document inside")
+    if ext in _FORMAT_LABELS:
+        raise CorruptFileError(f"{name} is damaged or not a real {_FORMAT_LABELS[ext]} file")
+    if mimetype.startswith(b"application/vnd.oasis.opendocument") or any(
+        n.startswith(("xl/", "ppt/")) for n in names
+    ):
+        raise UnsupportedTypeError(f"{name} is not a supported document; {_SUPPORTED_HINT}")
+    raise UnsupportedTypeError(f"{name} is a ZIP archive, not a document; unpack it first")
+
+
+# --- PDF, XPS, EPUB (PyMuPDF) ------------------------------------------------------------
+
+
+class _Block(NamedTuple):
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+    text: str
+
+
+def _read_pymupdf(
+    data: bytes, filetype: str, name: str, max_pages: int
+) -> tuple[str, int, str, list[str]]:
+    import pymupdf
+
+    warnings: list[str] = []
+    page_blocks: list[list[_Block]] = []
+    unreadable: list[int] = []
+    scanned: list[int] = []
+    label = filetype.upper()
+    with _MUPDF_LOCK:
+        pymupdf.TOOLS.mupdf_display_errors(False)
+        pymupdf.TOOLS.mupdf_display_warnings(False)
+        try:
+            doc = pymupdf.open(stream=data, filetype=filetype)
+        except Exception as exc:
+            raise CorruptFileError(
+                f"{name} is damaged or not a real {label} file; it could not be opened"
+            ) from exc
+        try:
+            if doc.needs_pass:
+                raise PasswordProtectedError(
+                    f"{name} is password-protected; remove the password and try again"
+                )
+            count = doc.page_count
+            if count == 0:
+                raise CorruptFileError(f"{name} is damaged or truncated: no pages could be read")
+            if count > max_pages:
+                raise FileTooLargeError(f"{name} has {count:,} pages; the limit is {max_pages:,}")
+            if filetype == "pdf" and doc.is_repaired:
+                warnings.append(
+                    f"{name} was damaged and has been repaired; some text may be missing"
+                )
+            for number in range(count):
+                try:
+                    page = doc.load_page(number)
+                    raw_blocks = page.get_text("blocks", flags=_TEXT_FLAGS)
+                    blocks = [
+                        _Block(b[0], b[1], b[2], b[3], b[4])
+                        for b in raw_blocks
+                        if b[6] == 0 and b[4].strip()
+                    ]
+                    if not blocks and filetype == "pdf" and page.get_images():
+                        scanned.append(number + 1)
+                except Exception:
+                    unreadable.append(number + 1)
+                    blocks = []
+                page_blocks.append(blocks)
+        finally:
+            doc.close()
+    if len(unreadable) == count:
+        raise CorruptFileError(f"{name} is damaged: none of its pages could be read")
+    text = "\n\n".join("\n".join(_reading_order(blocks)) for blocks in page_blocks)
+    if not text.strip():
+        raise NoTextLayerError(f"{name} has no text layer (a scanned image?); it needs OCR first")
+    visible = [ch for ch in text[:20000] if not ch.isspace()]
+    if visible and visible.count("\ufffd") > 0.5 * len(visible):
+        raise NoTextLayerError(
+            f"{name} has no readable text layer (its fonts have no Unicode map); it needs OCR first"
+        )
+    if unreadable:
+        warnings.append(f"{name}: {_page_list(unreadable)} damage and could not be read")
+    if scanned:
+        warnings.append(f"{name}: {_page_list(scanned)} only images, no text (OCR needed)")
+    return text, count, filetype, warnings
+
+
+_TEXT_FLAGS = (
+    1 | 2 | 64
+)  # PRESERVE_LIGATURES | PRESERVE_WHITESPACE | MEDIABOX_CLIP: get_text()'s own
+
+
+def _page_list(numbers: list[int]) -> str:
+    shown = ", ".join(str(n) for n in numbers[:10])
+    more = f" and {len(numbers) - 10} more" if len(numbers) > 10 else ""
+    if len(numbers) == 1:
+        return f"page {shown} has"
+    return f"pages {shown}{more} have"
+
+
+# Reading order. MuPDF gives blocks in content-stream order, which for HTML-to-PDF
+# and design-tool CVs is often nonsense (the name last). A recursive XY cut puts them
+# back: split into rows at full-width horizontal gaps; a run of rows sharing a
+# vertical gutter is read column by column when the two sides are independent (their
+# gaps do not line up: a sidebar beside a main column), and row by row when they line
+# up (a date column beside each entry, a label beside each value).
+
+_ROW_TOLERANCE = 1.0
+_MIN_GUTTER = 6.0
+_MAX_LAYOUT_BLOCKS = 2000
+_ALIGN_TOLERANCE = 1.5
+
+
+def _reading_order(blocks: list[_Block]) -> list[str]:
+    if len(blocks) > _MAX_LAYOUT_BLOCKS:
+        return [b.text.strip("\n") for b in sorted(blocks, key=lambda b: (b.y0, b.x0))]
+    return [b.text.strip("\n") for b in _xy_cut(blocks, 0)]
+
+
+def _xy_cut(blocks: list[_Block], depth: int) -> list[_Block]:
+    if len(blocks) <= 1 or depth > 60:
+        return sorted(blocks, key=lambda b: (b.y0, b.x0))
+    rows = _split_rows(blocks)
+    if len(rows) == 1:
+        gutter = _widest_gutter(blocks)
+        if gutter is None:
+            return sorted(blocks, key=lambda b: (b.y0, b.x0))
+        left, right = _split_columns(blocks, gutter)
+        return _xy_cut(left, depth + 1) + _xy_cut(right, depth + 1)
+    out: list[_Block] = []
+    i = 0
+    while i < len(rows):
+        end, gutter = _run_with_gutter(rows, i)
+        if gutter is not None and end - i >= 2:
+            region = [b for row in rows[i:end] for b in row]
+            left, right = _split_columns(region, gutter)
+            if _independent_columns(left, right):
+                out += _xy_cut(left, depth + 1) + _xy_cut(right, depth + 1)
+                i = end
+                continue
+        out += _xy_cut(rows[i], depth + 1)
+        i += 1
+    return out
+
+
+def _split_rows(blocks: list[_Block]) -> list[list[_Block]]:
+    rows: list[list[_Block]] = []
+    bottom = float("-inf")
+    for block in sorted(blocks, key=lambda b: (b.y0, b.x0)):
+        if not rows or block.y0 > bottom - _ROW_TOLERANCE:
+            rows.append([block])
+            bottom = block.y1
+        else:
+            rows[-1].append(block)
+            bottom = max(bottom, block.y1)
+    return rows
+
+
+def _holes(intervals: list[tuple[float, float]], min_size: float) -> list[tuple[float, float]]:
+    """Gaps between the merged intervals, at least ``min_size`` wide."""
+    holes: list[tuple[float, float]] = []
+    end = float("-inf")
+    for lo, hi in sorted(intervals):
+        if end != float("-inf") and lo - end >= min_size:
+            holes.append((end, lo))
+        end = max(end, hi)
+    return holes
+
+
+def _widest_gutter(blocks: list[_Block]) -> tuple[float, float] | None:
+    holes = _holes([(b.x0, b.x1) for b in blocks], _MIN_GUTTER)
+    return max(holes, key=lambda h: h[1] - h[0]) if holes else None
+
+
+def _run_with_gutter(
+    rows: list[list[_Block]], start: int
+) -> tuple[int, tuple[float, float] | None]:
+    """The longest run of rows from ``start`` that shares a vertical gutter, and that gutter."""
+    intervals: list[tuple[float, float]] = []
+    best: tuple[float, float] | None = None
+    end = start
+    for j in range(start, len(rows)):
+        intervals.extend((b.x0, b.x1) for b in rows[j])
+        holes = _holes(intervals, _MIN_GUTTER)
+        if not holes:
+            break
+        best = max(holes, key=lambda h: h[1] - h[0])
+        end = j + 1
+    return end, best
+
+
+def _split_columns(
+    blocks: list[_Block], gutter: tuple[float, float]
+) -> tuple[list[_Block], list[_Block]]:
+    middle = (gutter[0] + gutter[1]) / 2
+    left = [b for b in blocks if b.x1 <= middle]
+    right = [b for b in blocks if b.x1 > middle]
+    return left, right
+
+
+def _independent_columns(left: list[_Block], right: list[_Block]) -> bool:
+    """Whether two sides are separate columns rather than the cells of table rows.
+
+    Look at the blank bands that run across both sides within the height they share.
+    In table-like rows (a date beside each entry) the next blocks on both sides start
+    together below such a band; beside a sidebar, the bands fall where one side just
+    happens to have space, and what follows on the two sides does not line up.
+    """
+    if len(left) < 2 or len(right) < 2:
+        return False
+    lo = max(min(b.y0 for b in left), min(b.y0 for b in right))
+    hi = min(max(b.y1 for b in left), max(b.y1 for b in right))
+    if hi <= lo:
+        return False
+    spans = [(max(b.y0, lo), min(b.y1, hi)) for b in left + right if b.y1 > lo and b.y0 < hi]
+    bands = _holes(spans, 0.01)
+    if not bands:
+        return False
+    aligned = 0
+    for _, band_end in bands:
+        top_left = min((b.y0 for b in left if b.y0 >= band_end - 0.5), default=None)
+        top_right = min((b.y0 for b in right if b.y0 >= band_end - 0.5), default=None)
+        if top_left is not None and top_right is not None:
+            aligned += abs(top_left - top_right) <= _ALIGN_TOLERANCE
+    return aligned < 0.5 * len(bands)
+
+
+# --- DOCX (python-docx) -----------------------------------------------------------------
+
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_SKIP_PARTS = frozenset(
+    {"Fallback", "del", "moveFrom", "instrText", "delText", "rPr", "pPr", "sectPr",
+     "tblPr", "tblGrid", "trPr", "tcPr", "proofErr", "bookmarkStart", "bookmarkEnd"}
+)  # fmt: skip
+_HEADER_RELS = ("/header", "/footer")
+
+
+def _read_docx(data: bytes, name: str) -> tuple[str, int, str, list[str]]:
+    """Paragraphs and tables in order, with headers, footers and text boxes.
+
+    python-docx opens the package and resolves the parts; the text itself is walked
+    straight off the XML, because its paragraph API misses text boxes
+    (``w:txbxContent``), content controls and the runs inside hyperlinks.
+    """
+    import docx
+
+    document = docx.Document(io.BytesIO(data))
+    lines: list[str] = []
+    parts: dict[str, Any] = {}
+    for rel in document.part.rels.values():
+        if rel.is_external or not rel.reltype.endswith(_HEADER_RELS):
+            continue
+        part = rel.target_part
+        parts[str(part.partname)] = part
+    headers = [p for n, p in sorted(parts.items()) if "header" in n]
+    footers = [p for n, p in sorted(parts.items()) if "header" not in n]
+    seen: set[str] = set()
+    for part in headers:
+        _add_part_text(part.element, lines, seen)
+    _walk_blocks(document.element.body, lines)
+    for part in footers:
+        _add_part_text(part.element, lines, seen)
+    text = "\n".join(lines)
+    if not text.strip():
+        has_images = any("/media/" in str(p.partname) for p in document.part.package.iter_parts())
+        if has_images:
+            raise NoTextLayerError(f"{name} holds only images, no text; it needs OCR first")
+        raise EmptyFileError(f"{name} contains no text")
+    return text, 1, "docx", []
+
+
+def _add_part_text(element: Any, lines: list[str], seen: set[str]) -> None:
+    """Header and footer text, once: sections often repeat the same header."""
+    part_lines: list[str] = []
+    _walk_blocks(element, part_lines)
+    text = "\n".join(line for line in part_lines if line.strip())
+    if text and text not in seen:
+        seen.add(text)
+        lines.extend(part_lines)
+
+
+def _local(tag: Any) -> str:
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+def _walk_blocks(element: Any, lines: list[str]) -> None:
+    for child in element:
+        name = _local(child.tag)
+        if name == "p":
+            _paragraph(child, lines)
+        elif name == "tbl":
+            _table(child, lines)
+        elif name == "AlternateContent":
+            _walk_choice(child, lines)
+        elif name not in _SKIP_PARTS:
+            _walk_blocks(child, lines)
+
+
+def _walk_choice(element: Any, lines: list[str]) -> None:
+    """Word writes text boxes twice (DrawingML choice + VML fallback): read one."""
+    for child in element:
+        if _local(child.tag) == "Choice":
+            _walk_blocks(child, lines)
+            return
+
+
+def _paragraph(p: Any, lines: list[str]) -> None:
+    parts: list[str] = []
+    boxes: list[Any] = []
+    _inline(p, parts, boxes)
+    text = "".join(parts)
+    if text.strip():
+        if p.find(f"{_W}pPr/{_W}numPr") is not None:
+            text = "- " + text.lstrip()
+        lines.extend(text.split("\n"))
+    for box in boxes:
+        _walk_blocks(box, lines)
+
+
+def _inline(element: Any, parts: list[str], boxes: list[Any]) -> None:
+    for child in element:
+        name = _local(child.tag)
+        if name == "t":
+            parts.append(child.text or "")
+        elif name == "tab":
+            parts.append("\t")
+        elif name in ("br", "cr"):
+            parts.append("\n")
+        elif name == "noBreakHyphen":
+            parts.append("-")
+        elif name == "txbxContent":
+            boxes.append(child)
+        elif name == "AlternateContent":
+            for option in child:
+                if _local(option.tag) == "Choice":
+                    _inline(option, parts, boxes)
+                    break
+        elif name not in _SKIP_PARTS:
+            _inline(child, parts, boxes)
+
+
+def _table(tbl: Any, lines: list[str]) -> None:
+    """One line per row (``cell | cell``) when every cell is one line, else cell by cell."""
+    for row in _children(tbl, "tr"):
+        cells: list[list[str]] = []
+        for cell in _children(row, "tc"):
+            cell_lines: list[str] = []
+            _walk_blocks(cell, cell_lines)
+            cells.append([line for line in cell_lines if line.strip()])
+        filled = [c for c in cells if c]
+        if filled and all(len(c) == 1 for c in filled):
+            lines.append(" | ".join(c[0].strip() for c in filled))
+        else:
+            for c in filled:
+                lines.extend(c)
+
+
+def _children(element: Any, wanted: str) -> Iterator[Any]:
+    """Direct children named ``wanted``, looking through content controls and the like."""
+    for child in element:
+        name = _local(child.tag)
+        if name == wanted:
+            yield child
+        elif name not in _SKIP_PARTS and name not in ("tbl", "tr", "tc", "p"):
+            yield from _children(child, wanted)
