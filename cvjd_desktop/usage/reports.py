@@ -55,9 +55,14 @@ class _Plan:
     raw: list[tuple[int | None, int | None]]  # [since ms, until ms) pieces
 
 
-def _plan(filters: RowFilter) -> _Plan:
+def _range_ms(filters: RowFilter) -> tuple[int | None, int | None]:
     since = to_ms(filters.since) if filters.since is not None else None
     until = to_ms(filters.until) if filters.until is not None else None
+    return since, until
+
+
+def _plan(filters: RowFilter) -> _Plan:
+    since, until = _range_ms(filters)
     if filters.search:
         return _Plan(None, [(since, until)])
     first_day = None if since is None else -(-since // DAY_MS)  # ceil
@@ -168,8 +173,9 @@ def grand_total(conn: sqlite3.Connection, filters: RowFilter) -> UsageTotals:
 
 
 def count_rows(conn: sqlite3.Connection, filters: RowFilter) -> int:
+    """How many calls match; from the rollup unless a filename search needs the rows."""
     if filters.search:
-        where_sql, params = _raw_where(filters, *_plan(filters).raw[0])
+        where_sql, params = _raw_where(filters, *_range_ms(filters))
         return int(conn.execute(f"SELECT COUNT(*) FROM calls{where_sql}", params).fetchone()[0])
     return grand_total(conn, filters).calls
 
@@ -186,9 +192,7 @@ def query_rows(
     column = ORDERABLE.get(order_by)
     if column is None:
         raise ValueError(f"cannot order by {order_by!r}; choose one of {', '.join(ORDERABLE)}")
-    since = to_ms(filters.since) if filters.since is not None else None
-    until = to_ms(filters.until) if filters.until is not None else None
-    where_sql, params = _raw_where(filters, since, until)
+    where_sql, params = _raw_where(filters, *_range_ms(filters))
     direction = "DESC" if descending else "ASC"
     tie = "" if column == "id" else f", id {direction}"
     sql = (
