@@ -153,6 +153,23 @@ def test_failed_result_shows_error_kind_and_cost(view: ResultView) -> None:
     assert not view._export_button.isVisibleTo(view)
 
 
+def test_a_refusal_before_any_call_says_nothing_was_billed(view: ResultView) -> None:
+    result = make_result(
+        "jd",
+        status="error",
+        data=None,
+        error="Refused: the daily budget of $5.00 is spent",
+        error_kind="budget",
+        token_usage=TokenUsage(),
+        cost_usd=None,
+    )
+    view.show_result(result)
+    text = view.fields_text()
+    assert "Refused by budget" in text
+    assert "Refused: the daily budget of $5.00 is spent" in text
+    assert "none, nothing was billed" in text
+
+
 def test_unknown_price_is_a_dash_not_zero(view: ResultView) -> None:
     view.show_result(make_result("jd", cost_usd=None, price_source="unknown", provider="openai"))
     first_line = view.fields_text().splitlines()[0]

@@ -14,8 +14,7 @@ from pytestqt.qtbot import QtBot
 
 from cvjd_desktop.ui.background import BackgroundCall
 from cvjd_desktop.ui.usage_panel import UsagePanel
-from cvjd_desktop.usage.ledger import Ledger
-from cvjd_desktop.usage.records import CallRecord
+from cvjd_desktop.usage import CallRecord, Ledger
 
 SESSION_START = datetime.now(UTC) - timedelta(minutes=5)
 BEFORE_SESSION = SESSION_START - timedelta(days=2)

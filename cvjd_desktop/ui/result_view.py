@@ -64,6 +64,7 @@ _EMPLOYMENT = {
 }
 _SALARY_UNIT = {"HOUR": "hour", "DAY": "day", "WEEK": "week", "MONTH": "month", "YEAR": "year"}
 _KIND_NAME = {"cv": "CV", "jd": "Job description"}
+_ERROR_HEADINGS = {"cancelled": "Cancelled", "budget": "Refused by budget"}
 
 
 # --- HTML building blocks ------------------------------------------------------------
@@ -588,7 +589,14 @@ class ResultView(QWidget):
                 f"{format_tokens(usage.completion_tokens)} completion",
             ]
         )
-        heading = "Cancelled" if result.error_kind == "cancelled" else "Extraction failed"
+        heading = _ERROR_HEADINGS.get(result.error_kind or "", "Extraction failed")
+        if usage.total_tokens or result.cost_usd:
+            spent: list[tuple[str, str | None]] = [
+                ("Tokens spent", f"{tokens} ({split})"),
+                ("Cost", format_cost(result.cost_usd, result.price_source)),
+            ]
+        else:  # failed before the model answered (or before it was asked): nothing billed
+            spent = [("Tokens spent", "none, nothing was billed")]
         doc.add(
             '<table class="error" width="100%" cellspacing="0" cellpadding="8"><tr>'
             '<td class="icon"><img src="icon:error" width="32" height="32"></td><td>'
@@ -599,8 +607,7 @@ class ResultView(QWidget):
         doc.rows(
             [
                 ("Error kind", result.error_kind or UNKNOWN),
-                ("Tokens spent", f"{tokens} ({split})"),
-                ("Cost", format_cost(result.cost_usd, result.price_source)),
+                *spent,
                 ("Time", format_duration(result.duration_ms)),
             ]
         )

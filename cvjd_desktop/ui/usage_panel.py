@@ -40,8 +40,7 @@ from cvjd_desktop.ui.formatting import (
     format_usd,
     plural,
 )
-from cvjd_desktop.usage.ledger import Ledger
-from cvjd_desktop.usage.records import RowFilter, UsageTotals
+from cvjd_desktop.usage import Ledger, RowFilter, UsageTotals
 
 log = logging.getLogger(__name__)
 
