@@ -158,7 +158,12 @@ class JobController(QObject):
             kind = self._guess_kind(text) or "auto"
         first_line = " ".join(text.splitlines()[0].split())[:40]
         name = f"Pasted text {next(self._paste_no)}: {first_line}"
-        job = Job(name=name, source=self._document_from_text(text, name), kind=kind)
+        try:
+            document = self._document_from_text(text, name)
+        except Exception as exc:  # EmptyFileError and friends: say it, add nothing
+            self.messages.warning(getattr(exc, "message", str(exc)))
+            return None
+        job = Job(name=name, source=document, kind=kind)
         self.model.add([job])
         self._changed()
         self.pump()

@@ -764,7 +764,12 @@ class MainWindow(QMainWindow):
         state = window_state()
         geometry = state.value("geometry")
         if not (isinstance(geometry, QByteArray) and self.restoreGeometry(geometry)):
-            self.resize(*DEFAULT_SIZE)
+            screen = self.screen() or QGuiApplication.primaryScreen()
+            room = screen.availableGeometry().size() if screen else None
+            width, height = DEFAULT_SIZE
+            if room is not None:  # a 1366x768 laptop gets a window that fits
+                width, height = min(width, room.width()), min(height, room.height())
+            self.resize(width, height)
         layout = state.value("window_state")
         self._needs_default_layout = not (
             isinstance(layout, QByteArray) and self.restoreState(layout)

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from cvjd_desktop.config import PROVIDERS, Settings
 from cvjd_desktop.errors import AuthenticationError, CvjdError, ProviderUnavailableError
-from cvjd_desktop.ui.workers import CallRunner
+from cvjd_desktop.ui.workers import CallRunner, close_quietly
 
 log = logging.getLogger(__name__)
 
@@ -166,8 +166,16 @@ class ModelPicker(QWidget):
         self._set_status("loading", "Asking the provider for its models…")
         self._token += 1
         token = self._token
+
+        def list_models() -> list[Any]:
+            client = factory(provider, settings=settings, timeout=timeout)
+            try:
+                return list(client.list_models())
+            finally:
+                close_quietly(client)
+
         self._calls.call(
-            lambda: factory(provider, settings=settings, timeout=timeout).list_models(),
+            list_models,
             lambda models: self._listed(token, provider, models),
             lambda exc: self._list_failed(token, provider, exc),
         )

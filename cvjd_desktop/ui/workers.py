@@ -83,6 +83,17 @@ def error_result(
     )
 
 
+def close_quietly(provider: Any) -> None:
+    """Close a provider's HTTP client (sockets of a cancelled stream included)."""
+    close = getattr(provider, "close", None)
+    if close is None:
+        return
+    try:
+        close()
+    except Exception:
+        log.debug("closing provider %r failed", provider, exc_info=True)
+
+
 class ExtractionTask(QRunnable):
     """Runs one ``extract`` call in a pool thread and reports by signals.
 
@@ -150,16 +161,19 @@ class ExtractionTask(QRunnable):
                 )
             else:
                 provider = self._make_provider(self.provider, self.settings)
-                result = self._extract(
-                    self.source,
-                    self.kind,
-                    provider,
-                    self.model,
-                    ledger=self._ledger,
-                    budget=self._budget,
-                    cancel=self.cancel_event,
-                    on_progress=self._on_progress,
-                )
+                try:
+                    result = self._extract(
+                        self.source,
+                        self.kind,
+                        provider,
+                        self.model,
+                        ledger=self._ledger,
+                        budget=self._budget,
+                        cancel=self.cancel_event,
+                        on_progress=self._on_progress,
+                    )
+                finally:
+                    close_quietly(provider)
         except Exception as exc:  # the engine promises not to raise; a bug must not hang a row
             log.exception("extraction task %s failed outside the engine", self.job_id)
             result = error_result(self.source, self.kind, self.provider, self.model, exc)
