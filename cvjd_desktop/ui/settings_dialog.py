@@ -27,12 +27,15 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QDoubleSpinBox,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QLayout,
     QLineEdit,
     QMessageBox,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QTabWidget,
     QVBoxLayout,
@@ -102,6 +105,29 @@ def _error_label() -> QLabel:
     return label
 
 
+def _stacked(*parts: QWidget | QLayout) -> QWidget:
+    """A field with its message lines under it; hidden lines take no space."""
+    box = QWidget()
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.setSpacing(3)
+    for part in parts:
+        if isinstance(part, QLayout):
+            layout.addLayout(part)
+        else:
+            layout.addWidget(part)
+    return box
+
+
+def _narrow(widget: QWidget, width: int = 110) -> QHBoxLayout:
+    """A short field (a count, seconds) that does not stretch across the dialog."""
+    widget.setMaximumWidth(width)
+    row = QHBoxLayout()
+    row.addWidget(widget)
+    row.addStretch(1)
+    return row
+
+
 def _set_error(label: QLabel, text: str | None) -> None:
     label.setText(text or "")
     label.setVisible(bool(text))
@@ -161,7 +187,7 @@ class SettingsDialog(QDialog):
         layout.addWidget(self.tabs, 1)
         layout.addWidget(self.summary_error)
         layout.addWidget(self.buttons)
-        self.resize(640, 600)
+        self.resize(660, 660)
         self._load_key_state()
 
     # --- providers tab --------------------------------------------------------------------
@@ -183,6 +209,7 @@ class SettingsDialog(QDialog):
         self.test_button.clicked.connect(self.test_connection)
         self.test_result = QLabel()
         self.test_result.setWordWrap(True)
+        self.test_result.setVisible(False)
         self.ollama_model_box = self._model_box(s.ollama_model, "Ollama model")
         self.ollama_model_box.lineEdit().setPlaceholderText("first installed model")
         self.concurrency_ollama = self._spin(s.concurrency_ollama, 1, 32, "Ollama parallel calls")
@@ -191,11 +218,9 @@ class SettingsDialog(QDialog):
         host_row.addWidget(self.test_button)
         ollama = QGroupBox("Ollama")
         form = QFormLayout(ollama)
-        form.addRow("Host:", host_row)
-        form.addRow("", self.ollama_host_error)
-        form.addRow("", self.test_result)
+        form.addRow("Host:", _stacked(host_row, self.ollama_host_error, self.test_result))
         form.addRow("Default model:", self.ollama_model_box)
-        form.addRow("Parallel calls:", self.concurrency_ollama)
+        form.addRow("Parallel calls:", _narrow(self.concurrency_ollama))
 
         # OpenAI
         self.key_label = QLabel("Reading the keychain…")
@@ -226,14 +251,10 @@ class SettingsDialog(QDialog):
         self.concurrency_openai = self._spin(s.concurrency_openai, 1, 64, "OpenAI parallel calls")
         openai = QGroupBox("OpenAI")
         form = QFormLayout(openai)
-        form.addRow("API key:", key_row)
-        form.addRow("", self.key_edit)
-        form.addRow("", self.key_error)
-        form.addRow("", self.key_note)
-        form.addRow("Base URL:", self.base_url_edit)
-        form.addRow("", self.base_url_error)
+        form.addRow("API key:", _stacked(key_row, self.key_edit, self.key_error, self.key_note))
+        form.addRow("Base URL:", _stacked(self.base_url_edit, self.base_url_error))
         form.addRow("Default model:", self.openai_model_box)
-        form.addRow("Parallel calls:", self.concurrency_openai)
+        form.addRow("Parallel calls:", _narrow(self.concurrency_openai))
 
         # Requests
         self.timeout_edit = QLineEdit(f"{s.timeout_s:g}")
@@ -249,14 +270,14 @@ class SettingsDialog(QDialog):
         requests = QGroupBox("Requests")
         form = QFormLayout(requests)
         form.addRow("Default provider:", self.provider_box)
+        self.timeout_edit.setMaximumWidth(110)
         timeout_row = QHBoxLayout()
         timeout_row.addWidget(self.timeout_edit)
         timeout_row.addWidget(QLabel("seconds"))
         timeout_row.addStretch(1)
-        form.addRow("Request timeout:", timeout_row)
-        form.addRow("", self.timeout_error)
-        form.addRow("Retries:", self.retries_spin)
-        form.addRow("Largest file:", self.max_file_spin)
+        form.addRow("Request timeout:", _stacked(timeout_row, self.timeout_error))
+        form.addRow("Retries:", _narrow(self.retries_spin))
+        form.addRow("Largest file:", _narrow(self.max_file_spin))
 
         page = QWidget()
         layout = QVBoxLayout(page)
@@ -264,7 +285,11 @@ class SettingsDialog(QDialog):
         layout.addWidget(openai)
         layout.addWidget(requests)
         layout.addStretch(1)
-        return page
+        scroll = QScrollArea()  # small screens: scroll rather than squash the fields
+        scroll.setWidget(page)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        return scroll
 
     @staticmethod
     def _model_box(current: str | None, name: str) -> QComboBox:
@@ -436,6 +461,7 @@ class SettingsDialog(QDialog):
         self.test_button.setEnabled(False)
         self.test_result.setStyleSheet("")
         self.test_result.setText(f"Connecting to {host}…")
+        self.test_result.setVisible(True)
 
         def probe() -> list[str]:
             from cvjd_desktop.llm.factory import make_provider
