@@ -92,7 +92,8 @@ def detect_kind(*parts: Any) -> str:
     for part in parts:
         if part is None:
             continue
-        text = part if isinstance(part, str) else json.dumps(part)
+        # A schema inside a prompt arrives JSON-escaped within the messages' JSON.
+        text = part if isinstance(part, str) else json.dumps(part).replace('\\"', '"')
         if '"basics"' in text:
             return "cv"
         if '"hiringOrganization"' in text:
