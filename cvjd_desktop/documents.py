@@ -520,7 +520,8 @@ def _read_pymupdf(
                 raise CorruptFileError(f"{name} is damaged or truncated: no pages could be read")
             if count > max_pages:
                 raise FileTooLargeError(f"{name} has {count:,} pages; the limit is {max_pages:,}")
-            if filetype == "pdf" and doc.is_repaired:
+            repaired = filetype == "pdf" and bool(doc.is_repaired)
+            if repaired:
                 warnings.append(
                     f"{name} was damaged and has been repaired; some text may be missing"
                 )
@@ -545,6 +546,8 @@ def _read_pymupdf(
         raise CorruptFileError(f"{name} is damaged: none of its pages could be read")
     text = "\n\n".join("\n".join(_reading_order(blocks)) for blocks in page_blocks)
     if not text.strip():
+        if repaired:
+            raise CorruptFileError(f"{name} is damaged or truncated; no text could be read")
         raise NoTextLayerError(f"{name} has no text layer (a scanned image?); it needs OCR first")
     visible = [ch for ch in text[:20000] if not ch.isspace()]
     if visible and visible.count("\ufffd") > 0.5 * len(visible):
@@ -783,7 +786,9 @@ def _paragraph(p: Any, lines: list[str]) -> None:
     _inline(p, parts, boxes)
     text = "".join(parts)
     if text.strip():
-        if p.find(f"{_W}pPr/{_W}numPr") is not None:
+        style = p.find(f"{_W}pPr/{_W}pStyle")
+        style_name = style.get(f"{_W}val", "") if style is not None else ""
+        if p.find(f"{_W}pPr/{_W}numPr") is not None or style_name.startswith("List"):
             text = "- " + text.lstrip()
         lines.extend(text.split("\n"))
     for box in boxes:
