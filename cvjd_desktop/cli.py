@@ -177,8 +177,8 @@ def _make_provider(args: argparse.Namespace, settings: config.Settings) -> Any:
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
-    from cvjd_desktop import documents, extraction
-    from cvjd_desktop.usage import BudgetGuard, Ledger
+    from cvjd_desktop import documents
+    from cvjd_desktop.usage import Ledger
 
     settings = config.load_settings()
     _tell_recoveries()
@@ -188,6 +188,23 @@ def cmd_extract(args: argparse.Namespace) -> int:
     provider = _make_provider(args, settings)
     ledger = Ledger()
     _tell_ledger_recovery(ledger)
+    try:
+        return _extract_files(args, settings, files, provider, ledger)
+    finally:
+        ledger.close()
+        provider.close()
+
+
+def _extract_files(
+    args: argparse.Namespace,
+    settings: config.Settings,
+    files: list[Path],
+    provider: Any,
+    ledger: Any,
+) -> int:
+    from cvjd_desktop import extraction
+    from cvjd_desktop.usage import BudgetGuard
+
     try:
         model = args.model or settings.model_for(provider.name) or _first_model(provider)
     except ProviderError as exc:
@@ -210,17 +227,14 @@ def cmd_extract(args: argparse.Namespace) -> int:
 
     failed = False
     table = None if args.json else _ResultTable(sys.stdout)
-    try:
-        with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="cvjd-extract") as pool:
-            for path, result in zip(files, pool.map(run_one, files), strict=True):
-                result.file = str(path)
-                failed |= result.status != "ok"
-                if table:
-                    table.row(result)
-                else:
-                    print(result.model_dump_json(), flush=True)
-    finally:
-        ledger.close()
+    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="cvjd-extract") as pool:
+        for path, result in zip(files, pool.map(run_one, files), strict=True):
+            result.file = str(path)
+            failed |= result.status != "ok"
+            if table:
+                table.row(result)
+            else:
+                print(result.model_dump_json(), flush=True)
     if table:
         table.close()
     return EXIT_FAILED if failed else EXIT_OK
@@ -334,6 +348,8 @@ def cmd_models(args: argparse.Namespace) -> int:
     except ProviderError as exc:
         print(f"cvjd: {exc.message}", file=sys.stderr)
         return EXIT_FAILED
+    finally:
+        provider.close()
     if args.json:
         for m in models:
             print(

@@ -61,6 +61,10 @@ class Provider(Protocol):
         """Models available to the user; raises ``ProviderError`` subclasses."""
         ...
 
+    def close(self) -> None:
+        """Release the HTTP connections (the SDK clients hold a pool)."""
+        ...
+
     def context_length(self, model: str) -> int | None:
         """The model's context window in tokens, when the provider tells it."""
         ...
