@@ -345,3 +345,25 @@ def test_settings_file_is_plain_settings_json(qtbot, ledger: Ledger, cvjd_home: 
     data = json.loads((cvjd_home / "settings.json").read_text(encoding="utf-8"))
     assert set(data) == set(Settings.model_fields)
     assert not any("key" in name for name in data)
+
+
+def test_a_reshown_dialog_forgets_cancelled_edits(qtbot, ledger: Ledger, memory_keyring) -> None:
+    dialog = open_dialog(qtbot, ledger)
+    dialog.timeout_edit.setText("0")
+    dialog.enter_key(KEY)
+    dialog.accept()  # refused: the timeout
+    assert dialog.timeout_error.isVisibleTo(dialog)
+    dialog.reject()
+    with qtbot.waitSignal(dialog.key_state_loaded):
+        dialog.show()
+    assert dialog.timeout_edit.text() == f"{Settings().timeout_s:g}"
+    assert not dialog.timeout_error.isVisibleTo(dialog)
+    assert not dialog.key_edit.isVisibleTo(dialog)
+    assert memory_keyring.store == {}
+
+    dialog.timeout_edit.setText("33")
+    with qtbot.waitSignal(dialog.settings_changed):
+        dialog.accept()
+    with qtbot.waitSignal(dialog.key_state_loaded):
+        dialog.show()
+    assert dialog.timeout_edit.text() == "33"

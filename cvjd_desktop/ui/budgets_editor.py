@@ -62,6 +62,11 @@ class BudgetsEditor(QWidget):
         layout.addWidget(self.table, 1)
         layout.addLayout(buttons)
         layout.addWidget(self.error_label)
+        self.set_budgets(budgets)
+
+    def set_budgets(self, budgets: list[Budget]) -> None:
+        self.table.setRowCount(0)
+        self.error_label.clear()
         for budget in budgets:
             self.add_budget(budget)
 

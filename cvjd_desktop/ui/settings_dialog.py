@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 from PySide6.QtCore import Qt, QUrl, Signal
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtGui import QDesktopServices, QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -188,6 +188,48 @@ class SettingsDialog(QDialog):
         layout.addWidget(self.summary_error)
         layout.addWidget(self.buttons)
         self.resize(660, 660)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """Every showing starts from the saved settings and the keychain as they are.
+
+        The main window keeps one dialog and shows it again; edits abandoned with
+        Cancel must not reappear.
+        """
+        if not event.spontaneous():
+            self.reset(self._settings)
+        super().showEvent(event)
+
+    def reset(self, settings: Settings) -> None:
+        """Show ``settings`` in every field, drop pending edits and messages."""
+        self._settings = settings
+        self.provider_box.setCurrentIndex(self.provider_box.findData(settings.provider))
+        self.ollama_host_edit.setText(settings.ollama_host)
+        self.ollama_model_box.setCurrentText(settings.ollama_model or "")
+        self.base_url_edit.setText(settings.openai_base_url)
+        self.openai_model_box.setCurrentText(settings.openai_model or "")
+        self.concurrency_ollama.setValue(settings.concurrency_ollama)
+        self.concurrency_openai.setValue(settings.concurrency_openai)
+        self.timeout_edit.setText(f"{settings.timeout_s:g}")
+        self.retries_spin.setValue(settings.max_retries)
+        self.max_file_spin.setValue(settings.max_file_mb)
+        self.price_updates_check.setChecked(settings.allow_price_updates)
+        self.budgets.set_budgets(settings.budgets)
+        self.prices.reload()
+        for label in (
+            self.ollama_host_error,
+            self.base_url_error,
+            self.timeout_error,
+            self.key_error,
+            self.summary_error,
+        ):
+            _set_error(label, None)
+        self.test_result.clear()
+        self.test_result.setVisible(False)
+        self.clear_result.clear()
+        self._remove_key = False
+        self._entering_key = False
+        self.key_edit.clear()
+        self.key_edit.setVisible(False)
         self._load_key_state()
 
     # --- providers tab --------------------------------------------------------------------
@@ -645,6 +687,7 @@ class SettingsDialog(QDialog):
             _set_error(self.summary_error, f"The settings could not be saved: {exc}")
             return
         self.saved = settings
+        self._settings = settings
         self.settings_changed.emit(settings)
         self._shutdown()
         super().accept()
