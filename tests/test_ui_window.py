@@ -22,8 +22,8 @@ from cvjd_desktop.usage import Ledger, RowFilter
 from tests.fakes import FakeOllama, FakeOpenAI, Fault
 
 pytestmark = pytest.mark.qt_log_ignore(
-    # The offscreen platform cannot resize a window to fit new size hints; harmless.
-    "This plugin does not support propagateSizeHints"
+    # The offscreen platform cannot resize or raise windows; harmless there.
+    r"This plugin does not support (propagateSizeHints|raise)\(\)"
 )
 
 CV_TEXT = (
@@ -398,3 +398,38 @@ def test_provider_and_model_options_apply_to_this_run() -> None:
     args = app_module.parse_args(["--provider", "openai", "--model", "gpt-4.1-mini"])
     settings = app_module.apply_overrides(Settings(), args)
     assert settings.provider == "openai" and settings.openai_model == "gpt-4.1-mini"
+
+
+def test_a_budget_refusal_shows_as_refused_by_budget(
+    qtbot, fake_ollama: FakeOllama, ledger: Ledger, tmp_path: Path
+) -> None:
+    from cvjd_desktop.config import Budget
+    from cvjd_desktop.extraction import fixed_prompt_tokens
+
+    # The first call fits; once its tokens are recorded, the second would not.
+    limit = PER_CALL + fixed_prompt_tokens("cv")
+    settings = Settings(ollama_host=fake_ollama.url, budgets=[Budget(period="daily", tokens=limit)])
+    window = open_window(qtbot, settings, ledger)
+    files = [write(tmp_path, f"cv{i}.txt", CV_TEXT) for i in range(2)]
+    window.controller.add_files(files, "cv")
+    qtbot.waitUntil(lambda: statuses(window) == ["done", "refused"], timeout=10000)
+    assert cell(window, 1, JobTableModel.STATUS) == "Refused by budget"
+    assert "budget" in window.statusBar().currentMessage().lower()
+    assert len(fake_ollama.chat_requests) == 1  # the refused one was never sent
+
+
+def test_preferences_and_history_open_and_new_settings_reach_the_pools(
+    qtbot, window: MainWindow
+) -> None:
+    window.history_action.trigger()
+    assert window._history is not None and window._history.isVisible()
+    assert window.history_action.shortcut().toString() == "Ctrl+H"
+
+    window.preferences_action.trigger()
+    dialog = window._settings_dialog
+    assert dialog is not None and dialog.isVisible()
+    new = window.settings.model_copy(update={"concurrency_ollama": 3})
+    with qtbot.waitSignal(window.picker.models_loaded, timeout=5000):
+        dialog.settings_changed.emit(new)
+    assert window.runner.pools["ollama"].maxThreadCount() == 3
+    assert window.settings is new and window.picker.settings is new

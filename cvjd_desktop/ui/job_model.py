@@ -104,11 +104,11 @@ class JobTableModel(QAbstractTableModel):
     """Rows of ``Job``s; the kind column is editable while a job is queued."""
 
     NAME, KIND, MODEL, STATUS, TOKENS, COST, TIME = range(7)
-    HEADERS = ("Name", "Kind", "Provider / model", "Status", "Tokens", "Cost", "Time")
+    HEADERS = ("Name", "Kind", "Model", "Status", "Tokens", "Cost", "Time")
     TOOLTIPS = (
         "The file (or pasted text) being extracted",
         "CV or job description; double-click to change it while the job is queued",
-        "The provider and model the job used",
+        "The provider and model the job used (provider/model)",
         "Where the job is",
         "Prompt + completion tokens the provider reported",
         "What the call cost, at the price in force when it was made",

@@ -56,6 +56,7 @@ from cvjd_desktop.ui.job_model import ElideRightDelegate, JobTableModel, KindDel
 from cvjd_desktop.ui.messages import MessageBus
 from cvjd_desktop.ui.model_picker import PROVIDER_LABELS, ModelPicker
 from cvjd_desktop.ui.result_view import ResultView
+from cvjd_desktop.ui.usage_panel import UsagePanel
 from cvjd_desktop.ui.workers import ExtractionRunner
 
 log = logging.getLogger(__name__)
@@ -470,7 +471,7 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.result_dock], [int(width * share)], Qt.Orientation.Horizontal)
         self.resizeDocks(
             [self.result_dock, self.usage_dock],
-            [int(height * 0.58), int(height * 0.42)],
+            [int(height * 0.64), int(height * 0.36)],
             Qt.Orientation.Vertical,
         )
 
@@ -498,8 +499,7 @@ class MainWindow(QMainWindow):
         self.picker.selection_changed.connect(lambda *_: self.controller.pump())
         self.picker.status_changed.connect(self._picker_status)
         self.result_view.copied.connect(self.messages.info)
-        if hasattr(self.usage_panel, "totals_changed"):
-            self.usage_panel.totals_changed.connect(self._show_session_cost)
+        self.usage_panel.totals_changed.connect(self._show_session_cost)
 
     # --- picker -----------------------------------------------------------------------
 
@@ -556,29 +556,31 @@ class MainWindow(QMainWindow):
 
     def show_history(self) -> None:
         if self._history is None:
-            try:
-                from cvjd_desktop.ui.history_window import HistoryWindow
-            except ImportError:  # TODO(lead): remove once history_window lands
-                self.messages.warning("The usage history window is not available")
-                return
+            from cvjd_desktop.ui.history_window import HistoryWindow
+
             self._history = HistoryWindow(self.ledger, self)
         self._history.show()
         self._history.raise_()
         self._history.activateWindow()
 
     def show_preferences(self) -> None:
-        if self._settings_dialog is None:
-            try:
-                from cvjd_desktop.ui.settings_dialog import SettingsDialog
-            except ImportError:  # TODO(lead): remove once settings_dialog lands
-                self.messages.warning("The preferences dialog is not available")
-                return
-            dialog = SettingsDialog(self.settings, self.ledger, self)
-            dialog.settings_changed.connect(self.apply_settings)
-            self._settings_dialog = dialog
-        self._settings_dialog.show()
-        self._settings_dialog.raise_()
-        self._settings_dialog.activateWindow()
+        if self._settings_dialog is not None and self._settings_dialog.isVisible():
+            self._settings_dialog.raise_()
+            self._settings_dialog.activateWindow()
+            return
+        from cvjd_desktop.ui.settings_dialog import SettingsDialog
+
+        if self._settings_dialog is not None:
+            self._settings_dialog.deleteLater()  # a fresh one shows the current settings
+        dialog = SettingsDialog(self.settings, self.ledger, self)
+        dialog.settings_changed.connect(self.apply_settings)
+        dialog.history_cleared.connect(self._history_cleared)
+        self._settings_dialog = dialog
+        dialog.show()
+
+    def _history_cleared(self, backup: Any) -> None:
+        self.usage_panel.refresh()
+        self.messages.info(f"Usage history cleared; a backup is at {backup}")
 
     def apply_settings(self, settings: Settings) -> None:
         """New settings from Preferences: pools, budgets and the picker follow them."""
@@ -593,13 +595,11 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(text, 10_000 if level == "info" else 30_000)
 
     def _budget_message(self, text: str, level: str) -> None:
-        if hasattr(self.usage_panel, "show_budget_message"):
-            self.usage_panel.show_budget_message(text, level)
+        self.usage_panel.show_budget_message(text, level)
         self.messages.warning(text)
 
     def _job_finished(self, job_id: int, result: Any) -> None:
-        if hasattr(self.usage_panel, "refresh"):
-            self.usage_panel.refresh()
+        self.usage_panel.refresh()
 
     def _show_session_cost(self, known_usd: float | None, unknown_calls: int) -> None:
         self.cost_label.setText(f"Session: {format_cost_total(known_usd, unknown_calls)}")
@@ -813,8 +813,11 @@ class MainWindow(QMainWindow):
         if not self.shutdown_clean:
             log.warning("some extractions did not stop within %d ms", SHUTDOWN_WAIT_MS)
         self.save_state()
-        if self._history is not None:
-            self._history.close()
+        for child in (self._history, self._settings_dialog):
+            if child is not None:
+                child.close()
+        # The ledger is closed after us: no ledger read may still be running then.
+        self.usage_panel.shutdown(1000)
         event.accept()
 
 
@@ -822,11 +825,5 @@ def _kind_word(kind: str) -> str:
     return {"cv": "a CV", "jd": "a job description"}.get(kind, "a document of guessed kind")
 
 
-def _make_usage_panel(ledger: Any, session_start: datetime, parent: QWidget) -> QWidget:
-    try:
-        from cvjd_desktop.ui.usage_panel import UsagePanel
-    except ImportError:  # TODO(lead): the usage panel is built in parallel; wire it then
-        placeholder = QLabel("Usage panel", parent)
-        placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        return placeholder
-    return UsagePanel(ledger, session_start)
+def _make_usage_panel(ledger: Any, session_start: datetime, parent: QWidget) -> UsagePanel:
+    return UsagePanel(ledger, session_start, parent)
