@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import json
 import random
 import sqlite3
 from collections import defaultdict
@@ -390,10 +391,13 @@ def big_ledger_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
             yield tuple(row)
 
     conn = sqlite3.connect(path)
-    conn.execute("PRAGMA synchronous = OFF")  # a throwaway file: no need to fsync
+    # A throwaway file: no journal and no fsync while filling it (about 30% faster).
+    conn.execute("PRAGMA journal_mode = OFF")
+    conn.execute("PRAGMA synchronous = OFF")
     conn.execute("PRAGMA cache_size = -200000")
     with conn:
         conn.executemany(INSERT_SQL, rows())
+    conn.execute("PRAGMA journal_mode = WAL")  # as the ledger keeps it
     conn.close()
     return path
 
@@ -438,3 +442,27 @@ def test_million_rows_open_lazily(qtbot, big_ledger_path: Path, tmp_path: Path) 
     assert days == {(first + timedelta(days=i)).isoformat() for i in range(7)}
     window.close()
     ledger.close()
+
+
+def test_totals_equal_cvjd_usage_for_the_same_range(qtbot, filled, capsys) -> None:
+    """The window and ``cvjd usage --by model`` read one ledger the same way."""
+    from cvjd_desktop.cli import main as cli_main
+
+    ledger, _records = filled
+    window = open_window(qtbot, ledger)
+    first, last = FIRST_DAY + timedelta(days=4), FIRST_DAY + timedelta(days=10)
+    wait_all(qtbot, window, lambda: window.set_custom_range(first, last))
+    capsys.readouterr()
+    code = cli_main(
+        ["usage", "--by", "model", "--since", str(first), "--until", str(last), "--json"]
+    )
+    assert code == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report, "the range should hold calls"
+    assert [t.to_dict("model") for t in window.model_totals] == report
+    shown = {
+        window.summary.item(i, 0).text(): window.summary.item(i, 1).text()
+        for i in range(window.summary.rowCount())
+    }
+    assert {row["model"]: f"{row['calls']:,}" for row in report}.items() <= shown.items()
+    assert window.grand_total.calls == sum(row["calls"] for row in report)
