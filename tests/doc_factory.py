@@ -259,6 +259,61 @@ def make_epub(path: Path, chapters: Sequence[str]) -> Path:
     return path
 
 
+_XPS_CONTENT_TYPES = (
+    '<?xml version="1.0" encoding="utf-8"?>'
+    '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+    '<Default Extension="rels" '
+    'ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+    '<Default Extension="fdseq" '
+    'ContentType="application/vnd.ms-package.xps-fixeddocumentsequence+xml"/>'
+    '<Default Extension="fdoc" ContentType="application/vnd.ms-package.xps-fixeddocument+xml"/>'
+    '<Default Extension="fpage" ContentType="application/vnd.ms-package.xps-fixedpage+xml"/>'
+    '<Default Extension="otf" ContentType="application/vnd.ms-opentype"/></Types>'
+)
+_XPS_RELS = (
+    '<?xml version="1.0" encoding="utf-8"?>'
+    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    '<Relationship Type="http://schemas.microsoft.com/xps/2005/06/fixedrepresentation" '
+    'Target="/FixedDocSeq.fdseq" Id="R0"/></Relationships>'
+)
+_XPS_NS = "http://schemas.microsoft.com/xps/2005/06"
+
+
+def make_xps(path: Path, pages: Sequence[Sequence[str]]) -> Path:
+    """An XPS document; the font is PyMuPDF's built-in Helvetica, embedded as XPS requires."""
+    from xml.sax.saxutils import quoteattr
+
+    page_refs = "".join(
+        f'<PageContent Source="/Documents/1/Pages/{n + 1}.fpage"/>' for n in range(len(pages))
+    )
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("[Content_Types].xml", _XPS_CONTENT_TYPES)
+        archive.writestr("_rels/.rels", _XPS_RELS)
+        archive.writestr(
+            "FixedDocSeq.fdseq",
+            f'<FixedDocumentSequence xmlns="{_XPS_NS}">'
+            '<DocumentReference Source="/Documents/1/FixedDoc.fdoc"/></FixedDocumentSequence>',
+        )
+        archive.writestr(
+            "Documents/1/FixedDoc.fdoc",
+            f'<FixedDocument xmlns="{_XPS_NS}">{page_refs}</FixedDocument>',
+        )
+        for n, lines in enumerate(pages):
+            glyphs = "".join(
+                '<Glyphs Fill="#FF000000" FontUri="/Resources/helv.otf" '
+                f'FontRenderingEmSize="12" OriginX="50" OriginY="{60 + 20 * i}" '
+                f"UnicodeString={quoteattr(line)}/>"
+                for i, line in enumerate(lines)
+            )
+            archive.writestr(
+                f"Documents/1/Pages/{n + 1}.fpage",
+                f'<FixedPage xmlns="{_XPS_NS}" Width="816" Height="1056" xml:lang="en-US">'
+                f"{glyphs}</FixedPage>",
+            )
+        archive.writestr("Resources/helv.otf", pymupdf.Font("helv").buffer)
+    return path
+
+
 def make_zip(path: Path, files: dict[str, bytes | str]) -> Path:
     """An arbitrary ZIP (e.g. a .docx whose parts are garbage)."""
     with zipfile.ZipFile(path, "w") as archive:

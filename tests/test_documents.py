@@ -43,6 +43,7 @@ from tests.doc_factory import (
     make_many_page_pdf,
     make_pdf,
     make_positioned_pdf,
+    make_xps,
     make_zip,
     write_text,
 )
@@ -233,6 +234,14 @@ def test_epub_is_read_through_pymupdf(tmp_path: Path) -> None:
     doc = read_document(path)
     assert doc.source_format == "epub"
     assert doc.text.index("Jane Roe") < doc.text.index("Experience at Acme")
+
+
+def test_xps_is_read_through_pymupdf(tmp_path: Path) -> None:
+    path = make_xps(tmp_path / "cv.xps", [["Jane Roe", "Experience at Acme"], ["Skills: Go"]])
+    doc = read_document(path)
+    assert doc.source_format == "xps"
+    assert doc.pages == 2
+    assert doc.text.split("\n") == ["Jane Roe", "Experience at Acme", "", "Skills: Go"]
 
 
 def test_concurrent_reads_from_threads_agree(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from cvjd_desktop.documents import Document, read_document
 from cvjd_desktop.errors import DocumentError
-from tests.doc_factory import make_docx, make_epub, make_pdf
+from tests.doc_factory import make_docx, make_epub, make_pdf, make_xps
 
 _TIME_LIMIT = 20.0
 _SETTINGS = settings(
@@ -49,11 +49,13 @@ def _seed_files() -> dict[str, bytes]:
             table=[["a", "b"], ["c", "d"]],
         )
         epub = make_epub(base / "d.epub", ["Jane Roe", "Experience"])
+        xps = make_xps(base / "e.xps", [lines])
         return {
             "cv.pdf": pdf.read_bytes(),
             "two.pdf": columns.read_bytes(),
             "cv.docx": docx_path.read_bytes(),
             "cv.epub": epub.read_bytes(),
+            "cv.xps": xps.read_bytes(),
         }
 
 
@@ -107,7 +109,7 @@ def test_magic_prefix_then_noise(tmp_path: Path, data: bytes, tail: bytes, name:
 
 @_SETTINGS
 @given(
-    seed=st.sampled_from(["cv.pdf", "two.pdf", "cv.docx", "cv.epub"]),
+    seed=st.sampled_from(["cv.pdf", "two.pdf", "cv.docx", "cv.epub", "cv.xps"]),
     cut=st.floats(min_value=0.0, max_value=1.0),
     flips=st.lists(
         st.tuples(st.floats(min_value=0.0, max_value=1.0), st.integers(0, 255)), max_size=12
@@ -128,7 +130,7 @@ def test_damaged_real_documents(
 
 @_SETTINGS
 @given(
-    seed=st.sampled_from(["cv.docx", "cv.epub"]),
+    seed=st.sampled_from(["cv.docx", "cv.epub", "cv.xps"]),
     member=st.integers(min_value=0, max_value=50),
     garbage=st.binary(max_size=512),
     keep=st.floats(min_value=0.0, max_value=1.0),
@@ -147,7 +149,7 @@ def test_zip_documents_with_a_garbled_part(
             if info.filename == target:
                 content = content[: int(len(content) * keep)] + garbage
             out.writestr(info, content)
-    path = tmp_path / ("cv.docx" if seed == "cv.docx" else "cv.epub")
+    path = tmp_path / seed
     path.write_bytes(buffer.getvalue())
     _read_within_limit(path)
 
