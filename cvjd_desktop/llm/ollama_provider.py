@@ -11,6 +11,7 @@ cached: then the count is unknown (None), never invented.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -140,6 +141,11 @@ class OllamaProvider:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def __del__(self) -> None:
+        # Callers that drop a provider without close() must not leak pooled sockets.
+        with contextlib.suppress(Exception):
+            self._client.close()
 
     def _remember_headers(self, response: httpx.Response) -> None:
         # The SDK turns HTTP errors into ResponseError without the headers; keep

@@ -11,6 +11,7 @@ are bounded, honour ``retry-after`` and are visible in the error message.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import threading
@@ -76,6 +77,13 @@ _CONTEXT_BY_PREFIX = (
 )
 _FIXED_TEMPERATURE = ("o1", "o3", "o4", "gpt-5")
 """Reasoning models accept only the default temperature: sending 0 is a 400."""
+
+
+def forget_server_quirks() -> None:
+    """Forget which servers rejected which features (tests; a changed server)."""
+    with _memory_lock:
+        _JSON_MODE_ONLY.clear()
+        _NO_TEMPERATURE.clear()
 
 
 def is_chat_model(model_id: str) -> bool:
@@ -149,6 +157,11 @@ class OpenAIProvider:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def __del__(self) -> None:
+        # Callers that drop a provider without close() must not leak pooled sockets.
+        with contextlib.suppress(Exception):
+            self._client.close()
 
     # --- models ------------------------------------------------------------------------
 
