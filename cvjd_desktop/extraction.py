@@ -137,6 +137,13 @@ def extract(
             error_kind=error.kind,
             provider=provider.name,
             model=model,
+            # Nothing billed: the call was never made (or made no answer).
+            token_usage=_complete_usage(
+                error.usage if isinstance(error, ProviderError) else TokenUsage(),
+                provider.name,
+                model,
+            ),
+            cost_usd=0.0,
             duration_ms=_elapsed_ms(started),
             pages=doc.pages if doc else None,
             sha256=doc.sha256 if doc else None,
