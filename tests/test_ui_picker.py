@@ -130,3 +130,10 @@ def test_switching_provider_drops_the_stale_answer_and_saves_the_choice(
     qtbot.waitUntil(lambda: not picker.busy(), timeout=5000)
     assert picker.provider() == "openai"
     assert "llama3.2:3b" not in [data for _t, data in items(picker)]
+
+
+def test_no_key_at_all_says_so(open_picker) -> None:
+    picker = open_picker(Settings(provider="openai"))  # api.openai.com, never contacted
+    assert picker.status == "key_rejected"
+    assert picker.indicator.text() == "No API key"
+    assert "OPENAI_API_KEY" in picker.indicator.toolTip()

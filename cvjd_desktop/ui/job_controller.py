@@ -181,6 +181,7 @@ class JobController(QObject):
                 continue
             if reason is not None or not model:
                 message = reason or "No model is chosen; pick one in the toolbar"
+                job.provider = provider
                 self._finish(job, self._local_failure(job, provider, message, "unavailable"))
                 continue
             if not self.runner.has_slot(provider):

@@ -516,7 +516,7 @@ class MainWindow(QMainWindow):
     def _picker_status(self, status: str) -> None:
         self._update_empty_state()
         if status in ("not_running", "key_rejected", "error"):
-            self.messages.warning(self.picker.status_detail.replace("\n", " "))
+            self.messages.warning(self.picker.status_detail.splitlines()[0])
         self.controller.pump()
 
     # --- user actions -----------------------------------------------------------------

@@ -56,6 +56,8 @@ def status_for(provider: str, exc: BaseException) -> tuple[str, str]:
     message = exc.message if isinstance(exc, CvjdError) else str(exc) or type(exc).__name__
     if isinstance(exc, ProviderUnavailableError):
         if provider == "ollama":
+            if "ollama serve" in message:
+                return "not_running", f"{message}\nThen press Refresh."
             return "not_running", f"{message}\nStart it with `ollama serve`, then press Refresh."
         return "not_running", f"{message}\nCheck the network and the base URL in Preferences."
     if isinstance(exc, AuthenticationError):
@@ -267,7 +269,10 @@ class ModelPicker(QWidget):
         size = self.style().pixelMetric(QStyle.PixelMetric.PM_SmallIconSize)
         icon = self.style().standardIcon(_STATUS_ICON[status])
         self.indicator_icon.setPixmap(icon.pixmap(QSize(size, size), self.devicePixelRatioF()))
-        self.indicator.setText(STATUS_TEXT[status])
+        text = STATUS_TEXT[status]
+        if status == "key_rejected" and detail.lower().startswith("no openai api key"):
+            text = "No API key"  # nothing was rejected: there is nothing to send yet
+        self.indicator.setText(text)
         for widget in (self.indicator, self.indicator_icon):
             widget.setToolTip(detail)
         self.indicator.setAccessibleDescription(detail)
