@@ -3,6 +3,7 @@ servers speaking the Ollama and OpenAI APIs. Nothing here is mocked."""
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -433,3 +434,39 @@ def test_preferences_and_history_open_and_new_settings_reach_the_pools(
         dialog.settings_changed.emit(new)
     assert window.runner.pools["ollama"].maxThreadCount() == 3
     assert window.settings is new and window.picker.settings is new
+
+
+def test_the_window_keeps_repainting_while_a_300_page_pdf_and_four_calls_run(
+    qtbot, fake_openai: FakeOpenAI, ledger: Ledger, tmp_path: Path, monkeypatch
+) -> None:
+    import pymupdf
+
+    big = tmp_path / "300 pages.pdf"
+    doc = pymupdf.open()
+    for number in range(300):
+        doc.new_page().insert_text((72, 72), f"Page {number + 1}\n" + CV_TEXT)
+    doc.save(big)
+    doc.close()
+    monkeypatch.setenv("OPENAI_API_KEY", fake_openai.api_key)
+    fake_openai.latency = 0.3
+    settings = Settings(
+        provider="openai",
+        openai_base_url=fake_openai.base_url,
+        openai_model="gpt-4o-mini",
+        concurrency_openai=5,
+    )
+    window = open_window(qtbot, settings, ledger)
+    ticks: list[float] = []
+    timer = QTimer(window)
+    timer.setInterval(20)
+    timer.timeout.connect(lambda: ticks.append(time.monotonic()))
+    timer.start()
+    window.controller.add_files(
+        [big, *(write(tmp_path, f"cv{i}.txt", CV_TEXT) for i in range(4))], "cv"
+    )
+    qtbot.waitUntil(lambda: statuses(window) == ["done"] * 5, timeout=15000)
+    timer.stop()
+    gaps = [b - a for a, b in itertools.pairwise(ticks)]
+    assert len(ticks) > 10
+    assert max(gaps) < 0.5, f"the GUI thread stalled for {max(gaps):.2f} s"
+    assert window.jobs.job_at(0).result.pages == 300
