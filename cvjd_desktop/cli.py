@@ -307,9 +307,10 @@ class _ResultTable:
         if r.cost_usd is None and r.token_usage.total_tokens:
             self.unknown += 1
         self.cost += r.cost_usd or 0.0
+        cost = _cost(r.cost_usd, r.token_usage.total_tokens, r.price_source)
         print(
             f"{_clip(Path(r.file).name, 40):<40} {r.kind:<4} {r.status:<6} "
-            f"{r.token_usage.total_tokens:>9,} {_cost(r.cost_usd, r.token_usage.total_tokens):>10} "
+            f"{r.token_usage.total_tokens:>9,} {cost:>10} "
             f"{r.duration_ms / 1000:>6.1f}s",
             file=self.out,
         )
@@ -331,7 +332,9 @@ def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _cost(usd: float | None, tokens: int) -> str:
+def _cost(usd: float | None, tokens: int, source: str | None = None) -> str:
+    if source == "local":
+        return "local"
     if usd is None:
         return "—" if tokens else "$0"
     return f"${usd:.4f}" if usd < 100 else f"${usd:,.2f}"
