@@ -338,3 +338,16 @@ def test_no_api_key_ever_reaches_the_ollama_host(
         assert "authorization" not in rec.headers
         assert key not in rec.text()
         assert "sk-live" not in rec.text()
+
+
+def test_cancel_during_a_retry_wait(fake_ollama: FakeOllama, provider: OllamaProvider) -> None:
+    fake_ollama.enqueue(Fault.rate_limited("20"))
+    cancel = threading.Event()
+    timer = threading.Timer(0.3, cancel.set)
+    timer.start()
+    started = time.monotonic()
+    with pytest.raises(CancelledError):
+        extract(provider, cancel=cancel)
+    timer.join()
+    assert time.monotonic() - started < 1.5
+    assert len(fake_ollama.chat_requests) == 1

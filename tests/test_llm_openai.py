@@ -373,3 +373,13 @@ def test_chat_model_filter_for_api_openai_com() -> None:
         *("gpt-4o-realtime-preview", "gpt-3.5-turbo-instruct", "tts-1", "chatgpt-4o-latest"),
     ]
     assert [i for i in ids if is_chat_model(i)] == ["gpt-4o-mini", "o3-mini", "chatgpt-4o-latest"]
+
+
+def test_refusal_is_invalid_output_without_repair(
+    fake_openai: FakeOpenAI, provider: OpenAIProvider
+) -> None:
+    fake_openai.enqueue(Fault.refusal("I can't help with that."))
+    with pytest.raises(InvalidOutputError, match="refused to answer: I can't help") as err:
+        extract(provider)
+    assert err.value.usage.prompt_tokens == fake_openai.prompt_tokens
+    assert len(fake_openai.chat_requests) == 1

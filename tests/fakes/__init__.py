@@ -75,6 +75,7 @@ Fault injection
                                   (non-stream: body cut short)
     ``Fault.echo_key(code=401)``  error body repeating the Authorization header
     ``Fault.error_in_stream(msg)`` Ollama: an ``{"error": msg}`` line mid-stream
+    ``Fault.refusal(text)``       OpenAI: the model refuses (``refusal`` set)
 """
 
 from tests.fakes.base import FakeServer, Fault, Recorded

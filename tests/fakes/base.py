@@ -125,6 +125,11 @@ class Fault:
         return cls("echo_key", code=code)
 
     @classmethod
+    def refusal(cls, text: str = "I'm sorry, I can't help with that.") -> Fault:
+        """OpenAI: the model refuses (``refusal`` set, no content)."""
+        return cls("refusal", text=text)
+
+    @classmethod
     def error_in_stream(
         cls, message: str = "an error was encountered while running the model"
     ) -> Fault:

@@ -296,6 +296,9 @@ class FakeOpenAI(FakeServer):
         elif kind_of_fault == "truncated":
             content = content[: len(content) // 2]
             finish_reason = "length"
+        refusal = fault.text if fault is not None and kind_of_fault == "refusal" else None
+        if refusal is not None:
+            content = ""
 
         model_name = self.reported_model or requested or "unknown"
         usage = None if kind_of_fault == "no_prompt_count" else self.usage()
@@ -315,8 +318,8 @@ class FakeOpenAI(FakeServer):
                         "index": 0,
                         "message": {
                             "role": "assistant",
-                            "content": content,
-                            "refusal": None,
+                            "content": content or None,
+                            "refusal": refusal,
                             "annotations": [],
                         },
                         "logprobs": None,
@@ -350,6 +353,8 @@ class FakeOpenAI(FakeServer):
         events += [
             chunk({"content": piece}, None) for piece in split_text(content, self.stream_pieces)
         ]
+        if refusal is not None:
+            events.append(chunk({"refusal": refusal}, None))
         cut = False
         if kind_of_fault == "drop_midway":
             events = events[: max(2, len(events) // 2)]
