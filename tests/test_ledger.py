@@ -210,10 +210,16 @@ def test_eight_threads_recording_at_once_lose_nothing() -> None:
     ledger.close()
 
 
-def test_rows_reported_committed_survive_sigkill(tmp_path: Path) -> None:
+@pytest.mark.parametrize("threads", [1, 8])
+def test_rows_reported_committed_survive_sigkill(tmp_path: Path, threads: int) -> None:
     path = tmp_path / "killed.sqlite3"
     child = subprocess.Popen(
-        [sys.executable, str(Path(__file__).with_name("ledger_child.py")), str(path)],
+        [
+            sys.executable,
+            str(Path(__file__).with_name("ledger_child.py")),
+            str(path),
+            str(threads),
+        ],
         stdout=subprocess.PIPE,
         text=True,
     )
