@@ -367,3 +367,37 @@ def test_a_reshown_dialog_forgets_cancelled_edits(qtbot, ledger: Ledger, memory_
     with qtbot.waitSignal(dialog.key_state_loaded):
         dialog.show()
     assert dialog.timeout_edit.text() == "33"
+
+
+def test_a_key_entered_here_is_used_for_openai_and_sent_nowhere_else(
+    qtbot, ledger: Ledger, cvjd_home: Path, fake_openai, fake_ollama
+) -> None:
+    from cvjd_desktop.llm.factory import make_provider
+    from tests.fakes import FAKE_OPENAI_KEY
+
+    dialog = open_dialog(qtbot, ledger)
+    dialog.base_url_edit.setText(fake_openai.base_url)
+    dialog.ollama_host_edit.setText(fake_ollama.url)
+    dialog.enter_key(FAKE_OPENAI_KEY)
+    with qtbot.waitSignal(dialog.settings_changed) as signal:
+        dialog.accept()
+    saved = signal.args[0]
+
+    # The OpenAI provider built from the saved settings authenticates with it ...
+    provider = make_provider("openai", settings=saved)
+    try:
+        assert [m.name for m in provider.list_models()]
+    finally:
+        close = getattr(provider, "close", None)
+        if close is not None:
+            close()
+    assert all(FAKE_OPENAI_KEY in r.text() for r in fake_openai.requests)
+
+    # ... while testing the Ollama connection sends it nowhere.
+    again = open_dialog(qtbot, ledger)
+    with qtbot.waitSignal(again.connection_tested, timeout=15_000) as tested:
+        again.test_button.click()
+    assert tested.args == [True]
+    assert fake_ollama.requests
+    assert not any(FAKE_OPENAI_KEY in r.text() for r in fake_ollama.requests)
+    assert files_containing(cvjd_home, FAKE_OPENAI_KEY) == []
