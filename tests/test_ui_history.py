@@ -466,3 +466,26 @@ def test_totals_equal_cvjd_usage_for_the_same_range(qtbot, filled, capsys) -> No
     }
     assert {row["model"]: f"{row['calls']:,}" for row in report}.items() <= shown.items()
     assert window.grand_total.calls == sum(row["calls"] for row in report)
+
+
+def test_a_cancelled_export_writes_no_file(filled, tmp_path: Path) -> None:
+    import threading
+
+    from cvjd_desktop.ui.history_export import ExportCancelled, export_csv
+
+    ledger, records = filled
+    cancel = threading.Event()
+    seen: list[int] = []
+
+    def progress(written: int) -> None:
+        seen.append(written)
+        cancel.set()  # the user presses "Cancel export" after the first page
+
+    out = tmp_path / "exports"
+    out.mkdir()
+    target = out / "partial.csv"
+    with pytest.raises(ExportCancelled):
+        export_csv(ledger, RowFilter(), target, page_size=50, cancel=cancel, progress=progress)
+    assert seen == [50]
+    assert list(out.iterdir()) == [], "neither the file nor its temporary"
+    assert export_csv(ledger, RowFilter(), target, page_size=50) == len(records)

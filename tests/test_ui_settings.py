@@ -10,7 +10,9 @@ from pathlib import Path
 import keyring
 import pytest
 from keyring.backends import fail
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtCore import QObject, QUrl, Slot
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import QMessageBox, QPushButton
 
 from cvjd_desktop import config
 from cvjd_desktop.config import Budget, Settings, load_settings
@@ -401,3 +403,30 @@ def test_a_key_entered_here_is_used_for_openai_and_sent_nowhere_else(
     assert fake_ollama.requests
     assert not any(FAKE_OPENAI_KEY in r.text() for r in fake_ollama.requests)
     assert files_containing(cvjd_home, FAKE_OPENAI_KEY) == []
+
+
+class _UrlRecorder(QObject):
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+
+    @Slot(QUrl)
+    def open(self, url: QUrl) -> None:
+        self.urls.append(url.toLocalFile())
+
+
+def test_open_the_overrides_file_and_the_data_folder(qtbot, ledger: Ledger, cvjd_home) -> None:
+    recorder = _UrlRecorder()
+    QDesktopServices.setUrlHandler("file", recorder, "open")
+    try:
+        dialog = open_dialog(qtbot, ledger)
+        dialog.prices.open_button.click()
+        path = config.price_overrides_path()
+        assert recorder.urls == [str(path)]
+        assert load_overrides(path).models == {}, "an empty, valid file to start from"
+        dialog.tabs.setCurrentIndex(3)
+        buttons = [b for b in dialog.findChildren(QPushButton) if b.text() == "Open folder"]
+        buttons[0].click()
+        assert recorder.urls[-1] == str(config.data_dir())
+    finally:
+        QDesktopServices.unsetUrlHandler("file")
