@@ -139,9 +139,11 @@ class HistoryWindow(QMainWindow):
         self._build_actions()
         self.statusBar().showMessage("Loading…")
 
+        self.preset_box.blockSignals(True)
         self._set_preset("month")
+        self.preset_box.blockSignals(False)
         self.refresh_choices()
-        self.apply_filters()
+        self._preset_changed()  # fills the dates and runs the first queries
 
     # --- building ------------------------------------------------------------------
 
