@@ -16,6 +16,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import io
+import itertools
 import os
 import re
 import stat
@@ -672,15 +673,21 @@ def _split_rows(blocks: list[_Block]) -> list[list[_Block]]:
     return rows
 
 
+def _merge(intervals: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    merged: list[tuple[float, float]] = []
+    for lo, hi in sorted(intervals):
+        if merged and lo <= merged[-1][1]:
+            if hi > merged[-1][1]:
+                merged[-1] = (merged[-1][0], hi)
+        else:
+            merged.append((lo, hi))
+    return merged
+
+
 def _holes(intervals: list[tuple[float, float]], min_size: float) -> list[tuple[float, float]]:
     """Gaps between the merged intervals, at least ``min_size`` wide."""
-    holes: list[tuple[float, float]] = []
-    end = float("-inf")
-    for lo, hi in sorted(intervals):
-        if end != float("-inf") and lo - end >= min_size:
-            holes.append((end, lo))
-        end = max(end, hi)
-    return holes
+    merged = _merge(intervals)
+    return [(a[1], b[0]) for a, b in itertools.pairwise(merged) if b[0] - a[1] >= min_size]
 
 
 def _widest_gutter(blocks: list[_Block]) -> tuple[float, float] | None:
@@ -692,12 +699,12 @@ def _run_with_gutter(
     rows: list[list[_Block]], start: int
 ) -> tuple[int, tuple[float, float] | None]:
     """The longest run of rows from ``start`` that shares a vertical gutter, and that gutter."""
-    intervals: list[tuple[float, float]] = []
+    covered: list[tuple[float, float]] = []  # merged, so it stays a handful of spans
     best: tuple[float, float] | None = None
     end = start
     for j in range(start, len(rows)):
-        intervals.extend((b.x0, b.x1) for b in rows[j])
-        holes = _holes(intervals, _MIN_GUTTER)
+        covered = _merge(covered + [(b.x0, b.x1) for b in rows[j]])
+        holes = [(a[1], b[0]) for a, b in itertools.pairwise(covered) if b[0] - a[1] >= _MIN_GUTTER]
         if not holes:
             break
         best = max(holes, key=lambda h: h[1] - h[0])
