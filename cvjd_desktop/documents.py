@@ -74,6 +74,9 @@ _FORMAT_LABELS = {
 }
 _SUPPORTED_HINT = "use PDF, DOCX, TXT, Markdown, HTML, EPUB or XPS"
 _MAX_UNZIPPED = 512 * 1024 * 1024
+MAX_TEXT_CHARS = 8_000_000
+"""Text beyond this is dropped with a warning: about 2M tokens, more than any model takes,
+and cleaning a 50 MB text file whole would cost seconds and most of a gigabyte."""
 _MUPDF_LOCK = threading.Lock()
 
 
@@ -104,6 +107,12 @@ def read_document(
     try:
         data = _read_bytes(path, name, max_bytes)
         raw, pages, fmt, warnings = _extract(data, path, name, max_pages)
+        if len(raw) > MAX_TEXT_CHARS:
+            raw = _cut_at_line(raw, MAX_TEXT_CHARS)
+            warnings.append(
+                f"{name}: only the first {len(raw):,} characters were read "
+                "(more than any model's context holds)"
+            )
         text = clean_text(raw)
         if not text:
             raise EmptyFileError(f"{name} contains no text")
@@ -206,6 +215,12 @@ def _walk_folder(root: Path) -> Iterator[Path]:
                 yield Path(folder, filename)
 
 
+def _cut_at_line(text: str, limit: int) -> str:
+    cut = text[:limit]
+    newline = cut.rfind("\n")
+    return cut[:newline] if newline >= limit // 2 else cut
+
+
 def truncate_for_context(text: str, max_tokens: int) -> tuple[str, str | None]:
     """Cut ``text`` at a line boundary so its token estimate fits ``max_tokens``.
 
@@ -214,14 +229,9 @@ def truncate_for_context(text: str, max_tokens: int) -> tuple[str, str | None]:
     if estimate_tokens(text) <= max_tokens:
         return text, None
     limit = _longest_prefix_within(text, max(max_tokens, 0))
-    cut = text[:limit]
-    newline = cut.rfind("\n")
-    if newline >= limit // 2:
-        cut = cut[:newline]
-    else:
-        space = cut.rfind(" ")
-        if space >= limit // 2:
-            cut = cut[:space]
+    cut = _cut_at_line(text, limit)
+    if len(cut) == limit and cut.rfind(" ") >= limit // 2:
+        cut = cut[: cut.rfind(" ")]  # no line break near the end: at least keep words whole
     cut = cut.rstrip()
     warning = f"text cut to fit the model's context: {len(cut):,} of {len(text):,} characters sent"
     return cut, warning

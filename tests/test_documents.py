@@ -15,6 +15,7 @@ from pathlib import Path
 import pymupdf
 import pytest
 
+from cvjd_desktop import documents
 from cvjd_desktop.documents import (
     SUPPORTED_EXTENSIONS,
     Document,
@@ -387,6 +388,32 @@ def test_latin1_bytes_read_correctly(tmp_path: Path) -> None:
 def test_markdown_is_read_as_text(tmp_path: Path) -> None:
     path = write_text(tmp_path / "jd.md", "# Backend engineer\n\n* Go\n* Postgres\n")
     assert read_document(path).text == "# Backend engineer\n\n- Go\n- Postgres"
+
+
+def test_50_mb_text_file_is_read_up_to_the_text_cap(tmp_path: Path) -> None:
+    line = "Senior engineer at Acme, developed   scalable services — Zürich\n"
+    path = tmp_path / "huge.txt"
+    count = 50_000_000 // len(line.encode())
+    path.write_text(line * count, encoding="utf-8")
+    assert path.stat().st_size <= 50 * 1024 * 1024
+    start = time.perf_counter()
+    doc = read_document(path)
+    assert time.perf_counter() - start < 20
+    assert doc.raw_chars <= documents.MAX_TEXT_CHARS
+    assert doc.text.startswith("Senior engineer at Acme, developed scalable services — Zürich\n")
+    assert doc.text.endswith("Zürich")
+    assert doc.warnings == (
+        f"huge.txt: only the first {doc.raw_chars:,} characters were read "
+        "(more than any model's context holds)",
+    )
+
+
+def test_text_cap_cuts_at_a_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(documents, "MAX_TEXT_CHARS", 100)
+    path = write_text(tmp_path / "cv.txt", "".join(f"line {i:03}\n" for i in range(50)))
+    doc = read_document(path)
+    assert doc.text.split("\n") == [f"line {i:03}" for i in range(11)]
+    assert len(doc.warnings) == 1
 
 
 def test_binary_data_named_txt_is_corrupt(tmp_path: Path) -> None:
