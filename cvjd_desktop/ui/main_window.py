@@ -579,7 +579,7 @@ class MainWindow(QMainWindow):
         dialog.show()
 
     def _history_cleared(self, backup: Any) -> None:
-        self.usage_panel.refresh()
+        self._ledger_changed()
         self.messages.info(f"Usage history cleared; a backup is at {backup}")
 
     def apply_settings(self, settings: Settings) -> None:
@@ -599,7 +599,13 @@ class MainWindow(QMainWindow):
         self.messages.warning(text)
 
     def _job_finished(self, job_id: int, result: Any) -> None:
+        self._ledger_changed()
+
+    def _ledger_changed(self) -> None:
+        """A row was recorded or the history cleared: every view of the ledger re-reads it."""
         self.usage_panel.refresh()
+        if self._history is not None and self._history.isVisible():
+            self._history.refresh()
 
     def _show_session_cost(self, known_usd: float | None, unknown_calls: int) -> None:
         self.cost_label.setText(f"Session: {format_cost_total(known_usd, unknown_calls)}")
