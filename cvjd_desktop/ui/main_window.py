@@ -318,13 +318,19 @@ class MainWindow(QMainWindow):
         mode = QHeaderView.ResizeMode
         for col in (JobTableModel.NAME, JobTableModel.MODEL, JobTableModel.STATUS):
             header.setSectionResizeMode(col, mode.Interactive)
-        for col in (
-            JobTableModel.KIND,
-            JobTableModel.TOKENS,
-            JobTableModel.COST,
-            JobTableModel.TIME,
+        # Sized once from the widest text they show, not ResizeToContents: that mode
+        # re-measures every row (~1,000 Python data() calls) on each dataChanged and
+        # stalled the event loop for 100+ ms under load (benchmarks/bench_gui.py).
+        metrics, header_metrics = self.table.fontMetrics(), header.fontMetrics()
+        for col, widest in (
+            (JobTableModel.KIND, "JD"),
+            (JobTableModel.TOKENS, "1,234,567"),
+            (JobTableModel.COST, "$0.00 (local)"),
+            (JobTableModel.TIME, "59 min 59 s"),
         ):
-            header.setSectionResizeMode(col, mode.ResizeToContents)
+            header.setSectionResizeMode(col, mode.Interactive)
+            label = header_metrics.horizontalAdvance(JobTableModel.HEADERS[col])
+            header.resizeSection(col, max(metrics.horizontalAdvance(widest), label) + 24)
         self.table.setItemDelegateForColumn(JobTableModel.STATUS, ElideRightDelegate(self.table))
         self.table.setItemDelegateForColumn(JobTableModel.MODEL, ElideRightDelegate(self.table))
         self.table.viewport().installEventFilter(self)
