@@ -469,9 +469,9 @@ def _extract(data: bytes, path: Path, name: str, max_pages: int) -> tuple[str, i
             label = _FORMAT_LABELS[ext]
             note = f"{name} is plain text, not a {label} file; it was read as text"
             return text, 1, "text", [note]
-        article = "an" if _FORMAT_LABELS[ext][0] in "AEIOUX" else "a"
+        label = _FORMAT_LABELS[ext]
         raise CorruptFileError(
-            f"{name} is not {article} {_FORMAT_LABELS[ext]} file "
+            f"{name} is not {_article(label)} {label} file "
             "(damaged, or another kind of file renamed)"
         )
     raise UnsupportedTypeError(f"{name}: {ext} files are not supported ({_SUPPORTED_HINT})")
@@ -481,7 +481,7 @@ def _renamed(
     result: tuple[str, int, str, list[str]], ext: str, real_ext: str, name: str
 ) -> tuple[str, int, str, list[str]]:
     """Note on the result when the content is not what the extension says."""
-    if ext != real_ext and not (ext in (".xps", ".oxps") and real_ext in (".xps", ".oxps")):
+    if ext and ext != real_ext and not (ext == ".oxps" and real_ext == ".xps"):
         label = _FORMAT_LABELS.get(real_ext, real_ext)
         result[3].append(f"{name} is really {_article(label)} {label} file; it was read as one")
     return result

@@ -21,7 +21,8 @@ _BULLET_CHARS = "•●▪■◦‣·∙⁃○◆◇❖➢➤►▶▸✓✔✗�
 # that would otherwise be dropped with the icon glyphs and take the list marker along.
 _PUA_BULLETS = "\uf0b7\uf0a7\uf076\uf0d8\uf0fc\uf0a8\uf06e\uf0e8"
 
-_NEWLINES = re.compile(r"\r\n?|[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+_ODD_NEWLINES = "\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+_NEWLINES = re.compile(rf"\r\n?|[{_ODD_NEWLINES}]")
 _LINE_PUA_BULLET = re.compile(rf"^[ \t]*[{_PUA_BULLETS}][ \t]*", re.MULTILINE)
 # Private use (icon fonts), zero-width and bidi marks, BOMs, replacement and object
 # characters, and C0/C1 controls other than tab and newline. ZWJ/ZWNJ stay: they
@@ -33,12 +34,15 @@ _DROP = re.compile(
     "\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f]"
 )
 _SOFT_HYPHEN_BREAK = re.compile(r"\u00ad[ \t]*\n[ \t]*")
-_HYPHEN_BREAK = re.compile(r"(\w+)[-\u2010][ \t]*\n[ \t]*(\w+)")
-_SPACES = re.compile(r"[^\S\n]+")
-_EDGE_SPACES = re.compile(r" *\n *")
+_HYPHEN_BREAK = re.compile(r"\b(\w+)[-\u2010]\n(\w+)")
+_SPACES = re.compile(" {2,}")
 _BLANK_LINES = re.compile(r"\n{3,}")
-_LONE_BULLET = re.compile(rf"^[{_BULLET_CHARS}]\n(?=\S)", re.MULTILINE)
-_BULLET_LINE = re.compile(rf"^(?:[{_BULLET_CHARS}] ?|[-*] )(?=\S)", re.MULTILINE)
+# Dot leaders, rules and underlines ("Skills ........ 5", "=====", "_____"): no words,
+# many tokens. Three are kept so Markdown rules and ellipses still read as such.
+_PUNCT_RUNS = re.compile(r"([-_=.~*#+•·])\1{3,}")
+# A bullet starts a line, alone on its line (PDFs often put the glyph on its own), or
+# before the text; "-" and "*" only with a space after them.
+_BULLET_LINE = re.compile(rf"^(?:[{_BULLET_CHARS}][ \n]?|[-*] )(?=\S)", re.MULTILINE)
 
 # Left halves of English compounds that keep their hyphen when split across lines
 # ("self-\nmotivated" is "self-motivated", not "selfmotivated").
@@ -52,24 +56,36 @@ def clean_text(text: str) -> str:
 
     NFKC (ligatures, full-width forms and odd spaces become plain characters), drop
     icon-font and invisible characters, rejoin words hyphenated across lines, turn
-    bullets into ``- `` list lines, and collapse runs of blank space.
+    bullets into ``- `` list lines, and collapse runs of blank space and of
+    decorative punctuation (dot leaders, rules).
     """
     if not text:
         return ""
-    text = _NEWLINES.sub("\n", text)
-    text = _LINE_PUA_BULLET.sub("• ", text)
-    text = _SOFT_HYPHEN_BREAK.sub("", text)
-    text = text.replace("\u00ad", "")
+    # Each step is skipped when a cheap substring test shows it has nothing to do:
+    # a regex pass costs a few hundred microseconds on a CV, str.__contains__ almost
+    # nothing, and this runs on every document.
+    if any(ch in text for ch in _ODD_NEWLINES):
+        text = _NEWLINES.sub("\n", text)
+    if any(ch in text for ch in _PUA_BULLETS):
+        text = _LINE_PUA_BULLET.sub("• ", text)
+    if "\u00ad" in text:
+        text = _SOFT_HYPHEN_BREAK.sub("", text).replace("\u00ad", "")
     if not unicodedata.is_normalized("NFKC", text):
         text = unicodedata.normalize("NFKC", text)
     text = _DROP.sub("", text)
-    text = _SPACES.sub(" ", text)
-    text = _EDGE_SPACES.sub("\n", text)
+    text = _PUNCT_RUNS.sub(r"\1\1\1", text)
+    # After NFKC the only blanks left besides " " and "\n" are tabs and the Ogham mark.
+    for blank in ("\t", "\u1680"):
+        if blank in text:
+            text = text.replace(blank, " ")
+    if "  " in text:
+        text = _SPACES.sub(" ", text)
+    text = text.replace(" \n", "\n").replace("\n ", "\n")
     if "-\n" in text or "\u2010\n" in text:
         text = _rejoin_hyphenated(text)
-    text = _LONE_BULLET.sub("- ", text)
     text = _BULLET_LINE.sub("- ", text)
-    text = _BLANK_LINES.sub("\n\n", text)
+    if "\n\n\n" in text:
+        text = _BLANK_LINES.sub("\n\n", text)
     return text.strip()
 
 

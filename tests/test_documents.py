@@ -662,6 +662,10 @@ def test_document_from_text() -> None:
         ("a  \t b\u00a0\u2003c   \n\n\n\n  d  ", "a b c\n\nd"),
         ("line\r\nnext\rlast\u2028end", "line\nnext\nlast\nend"),
         ("Go • Python • Rust", "Go • Python • Rust"),
+        (
+            "Skills ............ 5\n==========\n____\n---\nwait...",
+            "Skills ... 5\n===\n___\n---\nwait...",
+        ),
         ("ctrl\x00\x07chars\x1b", "ctrlchars"),
         ("", ""),
     ],
