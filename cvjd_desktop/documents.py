@@ -63,7 +63,7 @@ _PYMUPDF_TYPES = {".pdf": "pdf", ".xps": "xps", ".oxps": "xps", ".epub": "epub"}
 _TEXT_EXTENSIONS = frozenset({".txt", ".md", ".markdown", ".text"})
 _HTML_EXTENSIONS = frozenset({".html", ".htm", ".xhtml"})
 SUPPORTED_EXTENSIONS: frozenset[str] = frozenset(
-    {*_PYMUPDF_TYPES, ".docx", *_TEXT_EXTENSIONS, *_HTML_EXTENSIONS}
+    {*_PYMUPDF_TYPES, ".docx", ".docm", *_TEXT_EXTENSIONS, *_HTML_EXTENSIONS}
 )
 _FORMAT_LABELS = {
     ".pdf": "PDF",
@@ -71,7 +71,9 @@ _FORMAT_LABELS = {
     ".oxps": "XPS",
     ".epub": "EPUB",
     ".docx": "Word (.docx)",
+    ".docm": "Word (.docm)",
 }
+_SAME_FORMAT = {".oxps": ".xps", ".docm": ".docx"}
 _SUPPORTED_HINT = "use PDF, DOCX, TXT, Markdown, HTML, EPUB or XPS"
 _MAX_UNZIPPED = 512 * 1024 * 1024
 MAX_TEXT_CHARS = 8_000_000
@@ -226,7 +228,8 @@ def truncate_for_context(text: str, max_tokens: int) -> tuple[str, str | None]:
 
     Returns the text (unchanged when it fits) and a warning for the result, or None.
     """
-    if estimate_tokens(text) <= max_tokens:
+    # Every 4 characters cost at least one token, so a long text needs no full count.
+    if (len(text) + 3) // 4 <= max_tokens and estimate_tokens(text) <= max_tokens:
         return text, None
     limit = _longest_prefix_within(text, max(max_tokens, 0))
     cut = _cut_at_line(text, limit)
@@ -399,7 +402,8 @@ def _read_bytes(path: Path, name: str, max_bytes: int) -> bytes:
                 f"{name} is {_size(st.st_size)}; the limit is {_size(max_bytes)}"
             )
         with os.fdopen(fd, "rb", closefd=False) as handle:
-            data = handle.read(max_bytes + 1)
+            # The size from fstat, not the limit: read(n) allocates n bytes up front.
+            data = handle.read((st.st_size or max_bytes) + 1)
     except OSError as exc:
         raise _os_error(name, exc) from exc
     finally:
@@ -498,7 +502,7 @@ def _renamed(
     result: tuple[str, int, str, list[str]], ext: str, real_ext: str, name: str
 ) -> tuple[str, int, str, list[str]]:
     """Note on the result when the content is not what the extension says."""
-    if ext and ext != real_ext and not (ext == ".oxps" and real_ext == ".xps"):
+    if ext and ext != real_ext and _SAME_FORMAT.get(ext) != real_ext:
         label = _FORMAT_LABELS.get(real_ext, real_ext)
         result[3].append(f"{name} is really {_article(label)} {label} file; it was read as one")
     return result
@@ -536,7 +540,7 @@ def _read_zip(data: bytes, ext: str, name: str, max_pages: int) -> tuple[str, in
         return _renamed(_read_pymupdf(data, "epub", name, max_pages), ext, ".epub", name)
     if any(n.lower().endswith(".fdseq") for n in names):
         return _renamed(_read_pymupdf(data, "xps", name, max_pages), ext, ".xps", name)
-    if ext == ".docx":
+    if ext in (".docx", ".docm"):
         raise CorruptFileError(f"{name} is damaged: it has no Word document inside")
     if ext in _FORMAT_LABELS:
         raise CorruptFileError(f"{name} is damaged or not a real {_FORMAT_LABELS[ext]} file")
@@ -794,29 +798,58 @@ def _read_docx(data: bytes, name: str) -> tuple[str, int, str, list[str]]:
     """
     import docx
 
-    document = docx.Document(io.BytesIO(data))
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except ValueError as exc:
+        if "is not a Word file" not in str(exc):
+            raise
+        # python-docx refuses macro-enabled documents and templates (.docm, .dotx) by
+        # their content type; their XML is the same, so read the parts straight.
+        headers, body, footers, has_images = _docx_parts_from_zip(data)
+    else:
+        parts: dict[str, Any] = {}
+        for rel in document.part.rels.values():
+            if not rel.is_external and rel.reltype.endswith(_HEADER_RELS):
+                parts[str(rel.target_part.partname)] = rel.target_part.element
+        headers = [e for n, e in sorted(parts.items()) if "header" in n]
+        footers = [e for n, e in sorted(parts.items()) if "header" not in n]
+        body = document.element.body
+        has_images = any("/media/" in str(p.partname) for p in document.part.package.iter_parts())
     lines: list[str] = []
-    parts: dict[str, Any] = {}
-    for rel in document.part.rels.values():
-        if rel.is_external or not rel.reltype.endswith(_HEADER_RELS):
-            continue
-        part = rel.target_part
-        parts[str(part.partname)] = part
-    headers = [p for n, p in sorted(parts.items()) if "header" in n]
-    footers = [p for n, p in sorted(parts.items()) if "header" not in n]
     seen: set[str] = set()
-    for part in headers:
-        _add_part_text(part.element, lines, seen)
-    _walk_blocks(document.element.body, lines)
-    for part in footers:
-        _add_part_text(part.element, lines, seen)
+    for element in headers:
+        _add_part_text(element, lines, seen)
+    _walk_blocks(body, lines)
+    for element in footers:
+        _add_part_text(element, lines, seen)
     text = "\n".join(lines)
     if not text.strip():
-        has_images = any("/media/" in str(p.partname) for p in document.part.package.iter_parts())
         if has_images:
             raise NoTextLayerError(f"{name} holds only images, no text; it needs OCR first")
         raise EmptyFileError(f"{name} contains no text")
     return text, 1, "docx", []
+
+
+def _docx_parts_from_zip(data: bytes) -> tuple[list[Any], Any, list[Any], bool]:
+    """(headers, body, footers, has images) read from the ZIP with python-docx's parser."""
+    from docx.oxml import parse_xml
+
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        names = sorted(archive.namelist())
+        document = parse_xml(archive.read("word/document.xml"))
+        headers = [parse_xml(archive.read(n)) for n in names if _HEADER_PART.fullmatch(n)]
+        footers = [parse_xml(archive.read(n)) for n in names if _FOOTER_PART.fullmatch(n)]
+    body = document.find(f"{_W}body")
+    return (
+        headers,
+        body if body is not None else document,
+        footers,
+        any(n.startswith("word/media/") for n in names),
+    )
+
+
+_HEADER_PART = re.compile(r"word/header\d*\.xml")
+_FOOTER_PART = re.compile(r"word/footer\d*\.xml")
 
 
 def _add_part_text(element: Any, lines: list[str], seen: set[str]) -> None:

@@ -312,6 +312,26 @@ def test_docx_table_cells_with_several_lines_are_kept_in_order(tmp_path: Path) -
     assert read_document(path).text.split("\n") == ["2019 - 2023", "Acme", "Staff engineer"]
 
 
+def test_macro_enabled_word_file_is_read_too(tmp_path: Path) -> None:
+    # python-docx refuses the .docm content type; the reader falls back to the XML.
+    source = make_docx(tmp_path / "cv.docx", ["Body text"], header=["Jane Roe"], footer=["End"])
+    target = tmp_path / "cv.docm"
+    with zipfile.ZipFile(source) as src, zipfile.ZipFile(target, "w") as out:
+        for info in src.infolist():
+            content = src.read(info.filename)
+            if info.filename == "[Content_Types].xml":
+                content = content.replace(
+                    b"wordprocessingml.document.main+xml",
+                    b"ms-word.document.macroEnabled.main+xml",
+                )
+                assert b"macroEnabled" in content
+            out.writestr(info, content)
+    doc = read_document(target)
+    assert doc.text.split("\n") == ["Jane Roe", "Body text", "End"]
+    assert doc.source_format == "docx"
+    assert doc.warnings == ()
+
+
 def test_docx_not_a_zip_is_corrupt(tmp_path: Path) -> None:
     path = tmp_path / "cv.docx"
     path.write_bytes(b"this is not a zip file at all, just some words " * 3 + b"\x00\x01")
