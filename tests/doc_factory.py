@@ -1,7 +1,8 @@
 """Real documents built in tests: PDFs with PyMuPDF, DOCX with python-docx, EPUB by hand.
 
 Other test modules import these to get genuine files (encrypted, image-only,
-two-column, with text boxes...) without shipping binary fixtures.
+two-column, with text boxes...) without shipping binary fixtures. Each builder
+creates the parent folder and returns the path it wrote.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ def make_pdf(
     order and only layout analysis gets it right.
     """
     page_list = _as_pages(pages, two_column)
+    path.parent.mkdir(parents=True, exist_ok=True)
     doc = pymupdf.open()
     for page_content in page_list:
         page = doc.new_page(width=595, height=842)
@@ -111,6 +113,7 @@ def make_positioned_pdf(path: Path, items: Sequence[tuple[float, float, str]]) -
 
 def make_image_pdf(path: Path, pages: int = 1) -> Path:
     """A 'scanned' PDF: every page is only a picture, no text layer."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     doc = pymupdf.open()
     pix = pymupdf.Pixmap(pymupdf.csRGB, pymupdf.IRect(0, 0, 40, 40), False)
     pix.set_rect(pix.irect, (200, 30, 30))
@@ -199,6 +202,7 @@ def make_docx(
     ``textbox`` and ``header_textbox`` are real ``w:txbxContent`` shapes (written
     twice, as Word does: a DrawingML choice and a VML fallback).
     """
+    path.parent.mkdir(parents=True, exist_ok=True)
     document = docx.Document()
     section = document.sections[0]
     for line in header:
@@ -324,6 +328,7 @@ def make_zip(path: Path, files: dict[str, bytes | str]) -> Path:
 
 def write_text(path: Path, text: str, encoding: str = "utf-8", *, bom: bool = False) -> Path:
     """Text in a given encoding; ``bom=True`` prefixes the encoding's byte-order mark."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     data = text.encode(encoding)
     if bom:
         import codecs
