@@ -34,6 +34,7 @@ _DROP = re.compile(
     "\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f]"
 )
 _SOFT_HYPHEN_BREAK = re.compile(r"\u00ad[ \t]*\n[ \t]*")
+_COMPOUND = re.compile(r"\b\w+-\w+\b")
 _HYPHEN_BREAK = re.compile(r"\b(\w+)[-\u2010]\n(\w+)")
 _SPACES = re.compile(" {2,}")
 _BLANK_LINES = re.compile(r"\n{3,}")
@@ -98,12 +99,16 @@ def _rejoin_hyphenated(text: str) -> str:
     stays and only the line break goes.
     """
 
+    # One pass for the compounds written on one line; a search per break would be
+    # quadratic on long texts full of breaks.
+    compounds = set(_COMPOUND.findall(text))
+
     def join(match: re.Match[str]) -> str:
         left, right = match.group(1), match.group(2)
         if not (left[-1].isalpha() and left[-1].islower() and right[0].islower()):
             return match.group(0)
         compound = f"{left}-{right}"
-        if left.lower() in _COMPOUND_HEADS or compound in text:
+        if left.lower() in _COMPOUND_HEADS or compound in compounds:
             return compound
         return left + right
 
