@@ -651,7 +651,10 @@ def _page_list(numbers: list[int]) -> str:
 # back: split into rows at full-width horizontal gaps; a run of rows sharing a
 # vertical gutter is read column by column when the two sides are independent (their
 # gaps do not line up: a sidebar beside a main column), and row by row when they line
-# up (a date column beside each entry, a label beside each value).
+# up (a date column beside each entry, a label beside each value). It costs about
+# 0.1 ms a page. pymupdf4llm (with pymupdf_layout) was measured as the alternative:
+# about 0.6 s for a one-page CV, ten times plain get_text(), and it still interleaved
+# the two columns of a sidebar CV; ``get_text(sort=True)`` interleaves them line by line.
 
 _ROW_TOLERANCE = 1.0
 _MIN_GUTTER = 6.0
