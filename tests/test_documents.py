@@ -7,8 +7,11 @@ import hashlib
 import http.server
 import os
 import re
+import shutil
+import tempfile
 import threading
 import time
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -576,36 +579,58 @@ def test_symlink_loop_is_unreadable(tmp_path: Path) -> None:
 
 
 def test_no_read_permission(tmp_path: Path) -> None:
-    folder = tmp_path / "shared"
-    folder.mkdir()
-    locked = write_text(folder / "secret.txt", "Jane Roe, engineer")
-    locked.chmod(0)
     if os.geteuid() != 0:
-        assert "permission denied" in _raises(FileUnreadableError, locked)
+        locked = write_text(tmp_path / "secret.txt", "Jane Roe, engineer")
+        locked.chmod(0)
+        assert _raises(FileUnreadableError, locked) == (
+            "secret.txt cannot be read: permission denied"
+        )
         return
     # Root reads anything: drop to an unprivileged user in a forked child, where the
-    # kernel really refuses the open, and report what read_document raised.
-    tmp_path.chmod(0o755)
-    folder.chmod(0o755)
+    # kernel really refuses the open. The folder is world-traversable (pytest's own
+    # tmp folders are not), and a readable neighbour proves the mode is the reason.
+    base = Path(tempfile.mkdtemp(prefix="cvjd-perm-"))
+    try:
+        base.chmod(0o755)
+        write_text(base / "open.txt", "Jane Roe, engineer").chmod(0o644)
+        write_text(base / "secret.txt", "Jane Roe, engineer").chmod(0)
+        assert _as_nobody(base) == [
+            "read",
+            "FileUnreadableError|secret.txt cannot be read: permission denied",
+        ]
+    finally:
+        shutil.rmtree(base)
+
+
+def _as_nobody(base: Path) -> list[str]:
+    """Read open.txt and secret.txt as uid 65534 in a forked child; what happened to each."""
     read_end, write_end = os.pipe()
-    pid = os.fork()
+    with warnings.catch_warnings():
+        # Python 3.12+ warns about fork() in a process with threads; the child only
+        # reads two files and exits.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
     if pid == 0:  # pragma: no cover - child
+        results = []
         try:
             os.setgid(65534)
             os.setuid(65534)
-            try:
-                read_document(locked)
-                result = "read"
-            except BaseException as exc:
-                result = f"{type(exc).__name__}|{exc}"
-            os.write(write_end, result.encode())
+            for name in ("open.txt", "secret.txt"):
+                try:
+                    read_document(base / name)
+                    results.append("read")
+                except BaseException as exc:
+                    results.append(f"{type(exc).__name__}|{exc}")
+        except OSError as exc:
+            results = [f"could not drop privileges: {exc}"]
         finally:
+            os.write(write_end, "\n".join(results).encode())
             os._exit(0)
     os.close(write_end)
     with os.fdopen(read_end, "rb") as pipe:
-        result = pipe.read().decode()
+        output = pipe.read().decode()
     os.waitpid(pid, 0)
-    assert result == "FileUnreadableError|secret.txt cannot be read: permission denied"
+    return output.split("\n")
 
 
 def test_unsupported_types(tmp_path: Path) -> None:
