@@ -150,6 +150,10 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes; with Nagle on, the body then waits
+    # for the client's delayed ACK (40 ms a request on Linux). Real servers (Go's
+    # net/http under Ollama, uvicorn) set TCP_NODELAY, so the fake does too.
+    disable_nagle_algorithm = True
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:
