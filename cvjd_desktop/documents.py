@@ -73,6 +73,9 @@ _FORMAT_LABELS = {
     ".docx": "Word (.docx)",
     ".docm": "Word (.docm)",
 }
+# Encodings that only decode real text: a file named .pdf that decodes with one of
+# them is text, anything else (cp1252 decodes any bytes) is a damaged file.
+_STRICT_ENCODINGS = frozenset({"utf-8", "utf-8-sig", "utf-16", "utf-32"})
 _SAME_FORMAT = {".oxps": ".xps", ".docm": ".docx"}
 _SUPPORTED_HINT = "use PDF, DOCX, TXT, Markdown, HTML, EPUB or XPS"
 _MAX_UNZIPPED = 512 * 1024 * 1024
@@ -486,7 +489,7 @@ def _extract(data: bytes, path: Path, name: str, max_pages: int) -> tuple[str, i
         return _read_plain(data, name), 1, "text", []
     if ext in _FORMAT_LABELS:
         text, encoding = decode_text(data)
-        if encoding != "cp1252" and not looks_binary(text) and text.strip():
+        if encoding in _STRICT_ENCODINGS and not looks_binary(text) and text.strip():
             label = _FORMAT_LABELS[ext]
             note = f"{name} is plain text, not a {label} file; it was read as text"
             return text, 1, "text", [note]

@@ -129,7 +129,8 @@ _BOMS = (
 def decode_text(data: bytes) -> tuple[str, str]:
     """Decode a text file's bytes; returns (text, encoding name used).
 
-    A BOM decides when there is one; then strict UTF-8; then UTF-16 without a BOM
+    A BOM decides when there is one; then UTF-8 (forgiving a few stray bytes in an
+    otherwise UTF-8 text); then UTF-16 without a BOM
     when every other byte is NUL (Windows tools write that); then cp1252, which is
     what Latin-1 text from Windows almost always is. Bytes cp1252 leaves undefined
     fall back to their Latin-1 meaning, so decoding never fails.
@@ -141,6 +142,14 @@ def decode_text(data: bytes) -> tuple[str, str]:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
+    # UTF-8 with a few stray bytes (text pasted together from several sources): keep
+    # the UTF-8 reading when valid multi-byte characters far outnumber the bad bytes.
+    # Latin-1 text has no valid multi-byte sequences at all, so it never gets here.
+    lenient = data.decode("utf-8", errors="replace")
+    bad = lenient.count("\ufffd")
+    non_ascii = len(lenient) - len(lenient.encode("ascii", "ignore"))
+    if non_ascii - bad > 4 * bad:
+        return lenient, "utf-8-lenient"
     sample = data[:4096]
     if len(sample) >= 4:
         even_nuls = sample[0::2].count(0)

@@ -408,6 +408,13 @@ def test_latin1_bytes_read_correctly(tmp_path: Path) -> None:
     assert read_document(path).text == text.replace("—", "-")
 
 
+def test_utf8_with_a_stray_byte_stays_utf8(tmp_path: Path) -> None:
+    text = "Jürgen Müller — Zürich, café, naïve, façade, Ærø, Øresund"
+    path = tmp_path / "cv.txt"
+    path.write_bytes(text.encode() + b" \xff end")
+    assert read_document(path).text == text + " end"
+
+
 def test_markdown_is_read_as_text(tmp_path: Path) -> None:
     path = write_text(tmp_path / "jd.md", "# Backend engineer\n\n* Go\n* Postgres\n")
     assert read_document(path).text == "# Backend engineer\n\n- Go\n- Postgres"
