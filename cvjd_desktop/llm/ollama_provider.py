@@ -11,7 +11,6 @@ cached: then the count is unknown (None), never invented.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import threading
@@ -23,7 +22,6 @@ import httpx
 import ollama
 from pydantic import BaseModel
 
-from cvjd_desktop.config import mask_secret
 from cvjd_desktop.errors import (
     AuthenticationError,
     CancelledError,
@@ -43,6 +41,7 @@ from cvjd_desktop.llm.retry import (
     call_with_retries,
     retry_after_seconds,
 )
+from cvjd_desktop.llm.sdk_client import SdkClientOwner, scrub_detail
 from cvjd_desktop.llm.streaming import StreamCancelled, TokenCounter, pump
 from cvjd_desktop.schemas import TokenUsage, compact_json_schema
 
@@ -107,7 +106,7 @@ class _StatusFailure(Exception):
         self.headers = dict(headers or {})
 
 
-class OllamaProvider:
+class OllamaProvider(SdkClientOwner[ollama.Client]):
     """A local (or remote) Ollama server. Only talks to ``host``; sends no API key."""
 
     name = "ollama"
@@ -132,20 +131,6 @@ class OllamaProvider:
         )
         self._contexts: dict[str, int | None] = {}
         self._lock = threading.Lock()
-
-    def close(self) -> None:
-        self._client.close()
-
-    def __enter__(self) -> OllamaProvider:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        # Callers that drop a provider without close() must not leak pooled sockets.
-        with contextlib.suppress(Exception):
-            self._client.close()
 
     def _remember_headers(self, response: httpx.Response) -> None:
         # The SDK turns HTTP errors into ResponseError without the headers; keep
@@ -319,9 +304,7 @@ class OllamaProvider:
     # --- errors ------------------------------------------------------------------------
 
     def _scrub(self, text: str) -> str:
-        text = mask_secret(text, os.environ.get("OLLAMA_API_KEY"))
-        text = " ".join(text.split())
-        return text if len(text) <= 200 else text[:199] + "…"
+        return scrub_detail(text, os.environ.get("OLLAMA_API_KEY"))
 
     def _translate(
         self,

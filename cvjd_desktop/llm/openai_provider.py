@@ -11,7 +11,6 @@ are bounded, honour ``retry-after`` and are visible in the error message.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
 import threading
@@ -25,7 +24,6 @@ from openai.types.chat import ChatCompletionChunk
 from openai.types.completion_usage import CompletionUsage
 from pydantic import BaseModel
 
-from cvjd_desktop.config import mask_secret
 from cvjd_desktop.errors import (
     AuthenticationError,
     CancelledError,
@@ -50,6 +48,7 @@ from cvjd_desktop.llm.retry import (
     call_with_retries,
     retry_after_seconds,
 )
+from cvjd_desktop.llm.sdk_client import SdkClientOwner, scrub_detail
 from cvjd_desktop.llm.streaming import StreamCancelled, TokenCounter, pump
 from cvjd_desktop.schemas import TokenUsage
 
@@ -122,7 +121,7 @@ class _StreamState:
     usage: CompletionUsage | None = None
 
 
-class OpenAIProvider:
+class OpenAIProvider(SdkClientOwner[openai.OpenAI]):
     """api.openai.com or a compatible server at ``base_url`` (ending in ``/v1``)."""
 
     name = "openai"
@@ -148,20 +147,6 @@ class OpenAIProvider:
             timeout=timeout,
             max_retries=0,
         )
-
-    def close(self) -> None:
-        self._client.close()
-
-    def __enter__(self) -> OpenAIProvider:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        # Callers that drop a provider without close() must not leak pooled sockets.
-        with contextlib.suppress(Exception):
-            self._client.close()
 
     # --- models ------------------------------------------------------------------------
 
@@ -380,8 +365,7 @@ class OpenAIProvider:
         return call_with_retries(attempt, self.retry_policy, what=f"the request to {self.base_url}")
 
     def _scrub(self, text: str) -> str:
-        text = " ".join(mask_secret(str(text), self._api_key).split())
-        return text if len(text) <= 200 else text[:199] + "…"
+        return scrub_detail(text, self._api_key)
 
     def _detail(self, exc: openai.APIStatusError) -> str:
         """The server's own message, without the key it may have echoed."""
