@@ -94,7 +94,12 @@ def _stall_rows(r: dict[str, Any]) -> list[dict[str, Any]]:
         f"{LATENCY_S * 1000:.0f} ms server; {r['done']} done in {r['busy_s']:.1f} s; "
         "baseline: idle window"
     )
-    explain = r.get("explain", "")
+    explain = (
+        "the GUI thread waits for the GIL behind the 4 worker threads and their stream "
+        "readers (Python work: reading and cleaning text, PyMuPDF per page, HTTP, pydantic); "
+        "every Python callback must win the GIL again, handed over at most every 5 ms. "
+        "See the notes: what was fixed, and what would fix the rest"
+    )
     return [
         row(
             "GUI: longest event-loop stall under load",
