@@ -42,6 +42,22 @@ def json_lines(out: str) -> list[dict]:
     return [json.loads(line) for line in out.splitlines() if line.strip()]
 
 
+def ollama_extract(fake: FakeOllama, *more: str) -> list[str]:
+    """``cvjd extract --json`` against the fake; Ollama is the default provider."""
+    return ["extract", "--json", "--ollama-host", fake.url, *more]
+
+
+def openai_extract(fake: FakeOpenAI, *more: str) -> list[str]:
+    return ["extract", "--json", "--provider", "openai", "--openai-base-url", fake.base_url, *more]
+
+
+@pytest.fixture
+def openai_key(fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The fake's key in the environment, where the CLI reads it."""
+    monkeypatch.setenv("OPENAI_API_KEY", fake_openai.api_key)
+    return fake_openai.api_key
+
+
 @pytest.fixture
 def cv_pdf(tmp_path: Path) -> Path:
     return make_pdf(tmp_path / "ada cv.pdf", CV_LINES)
@@ -60,8 +76,8 @@ def test_extract_ollama_json_lines(
 ) -> None:
     fake_ollama.prompt_tokens, fake_ollama.completion_tokens = 1234, 321
     fake_ollama.reported_model = "llama3.2:3b-instruct-q4_K_M"
-    args = ["extract", "--json", "--provider", "ollama", "--ollama-host", fake_ollama.url]
-    code, out, err = run_cli([*args, "--model", "llama3.2:3b", str(cv_pdf), str(jd_docx)], capsys)
+    args = ollama_extract(fake_ollama, "--provider", "ollama", "--model", "llama3.2:3b")
+    code, out, err = run_cli([*args, str(cv_pdf), str(jd_docx)], capsys)
 
     assert code == 0, err
     results = json_lines(out)
@@ -87,16 +103,13 @@ def test_extract_ollama_json_lines(
 
 
 def test_extract_openai_usage_and_cost(
-    fake_openai: FakeOpenAI,
-    cv_pdf: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    fake_openai: FakeOpenAI, openai_key: str, cv_pdf: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("OPENAI_API_KEY", fake_openai.api_key)
     fake_openai.prompt_tokens, fake_openai.completion_tokens = 2000, 500
     fake_openai.cached_tokens, fake_openai.reasoning_tokens = 1024, 0
-    args = ["extract", "--json", "--provider", "openai", "--openai-base-url", fake_openai.base_url]
-    code, out, err = run_cli([*args, "--model", "gpt-4o-mini", str(cv_pdf)], capsys)
+    code, out, err = run_cli(
+        openai_extract(fake_openai, "--model", "gpt-4o-mini", str(cv_pdf)), capsys
+    )
 
     assert code == 0, err
     (result,) = json_lines(out)
@@ -111,8 +124,7 @@ def test_extract_openai_usage_and_cost(
     assert result["cost_usd"] == pytest.approx(float(expected), rel=1e-9)
     # The key went to the OpenAI server, in the Authorization header.
     assert all(
-        r.headers.get("authorization") == f"Bearer {fake_openai.api_key}"
-        for r in fake_openai.chat_requests
+        r.headers.get("authorization") == f"Bearer {openai_key}" for r in fake_openai.chat_requests
     )
 
 
@@ -132,8 +144,9 @@ def test_broken_files_fail_one_line_each_and_good_ones_succeed(
     make_image_pdf(folder / "scan.pdf")
     (folder / "notzip.docx").write_bytes(b"\x00\x01garbage\xff" * 64)
 
-    args = ["extract", "--json", "--ollama-host", fake_ollama.url, "--model", "llama3.2:3b"]
-    code, out, err = run_cli([*args, str(folder)], capsys)
+    code, out, err = run_cli(
+        ollama_extract(fake_ollama, "--model", "llama3.2:3b", str(folder)), capsys
+    )
 
     assert code == 1
     assert "Traceback" not in out + err
@@ -189,12 +202,11 @@ def test_usage_by_model_sums_every_call_including_failures(
     fake_openai: FakeOpenAI,
     cv_pdf: Path,
     jd_docx: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    openai_key: str,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setenv("OPENAI_API_KEY", fake_openai.api_key)
     fake_ollama.prompt_tokens, fake_ollama.completion_tokens = 700, 70
-    ollama_args = ["extract", "--json", "--ollama-host", fake_ollama.url, "--model", "qwen2.5:7b"]
+    ollama_args = ollama_extract(fake_ollama, "--model", "qwen2.5:7b")
     # The first file gets junk twice (answer + repair): both attempts are billed.
     fake_ollama.enqueue(Fault.wrong_schema(), times=2)
     code, out, _ = run_cli([*ollama_args, "--jobs", "1", str(cv_pdf), str(jd_docx)], capsys)
@@ -204,9 +216,8 @@ def test_usage_by_model_sums_every_call_including_failures(
 
     fake_openai.prompt_tokens, fake_openai.completion_tokens = 1500, 300
     fake_openai.cached_tokens, fake_openai.reasoning_tokens = 512, 0
-    openai_args = ["extract", "--json", "--provider", "openai", "--model", "gpt-4o-mini"]
     code, out, _ = run_cli(
-        [*openai_args, "--openai-base-url", fake_openai.base_url, str(cv_pdf)], capsys
+        openai_extract(fake_openai, "--model", "gpt-4o-mini", str(cv_pdf)), capsys
     )
     assert code == 0
 
@@ -241,14 +252,9 @@ def test_usage_by_model_sums_every_call_including_failures(
 
 
 def test_budget_below_spend_refuses_without_calling(
-    fake_openai: FakeOpenAI,
-    cv_pdf: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    fake_openai: FakeOpenAI, openai_key: str, cv_pdf: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("OPENAI_API_KEY", fake_openai.api_key)
-    args = ["extract", "--json", "--provider", "openai", "--model", "gpt-4o-mini"]
-    args += ["--openai-base-url", fake_openai.base_url, str(cv_pdf)]
+    args = openai_extract(fake_openai, "--model", "gpt-4o-mini", str(cv_pdf))
     assert run_cli(args, capsys)[0] == 0
     code, out, err = run_cli(["budget", "set", "--daily-usd", "0.0000001"], capsys)
     assert code == 0, err
@@ -279,9 +285,7 @@ def test_api_key_never_reaches_ollama(
 ) -> None:
     secret = "sk-proj-SECRETSECRET1234"
     monkeypatch.setenv("OPENAI_API_KEY", secret)
-    code, _, _ = run_cli(
-        ["extract", "--json", "--ollama-host", fake_ollama.url, str(cv_pdf)], capsys
-    )
+    code, _, _ = run_cli(ollama_extract(fake_ollama, str(cv_pdf)), capsys)
     assert code == 0
     assert fake_ollama.requests
     assert all(secret not in r.text() for r in fake_ollama.requests)
@@ -291,9 +295,7 @@ def test_api_key_never_reaches_ollama(
 def test_first_use_picks_the_first_listed_model(
     fake_ollama: FakeOllama, cv_pdf: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, _out, _ = run_cli(
-        ["extract", "--json", "--ollama-host", fake_ollama.url, str(cv_pdf)], capsys
-    )
+    code, _out, _ = run_cli(ollama_extract(fake_ollama, str(cv_pdf)), capsys)
     assert code == 0
     assert fake_ollama.chat_requests[0].body["model"] == fake_ollama.models[0].name
 
@@ -337,7 +339,7 @@ def test_console_script_runs_headless(fake_ollama: FakeOllama, cv_pdf: Path) -> 
     """The installed `cvjd` entry point, in a fresh process without Qt."""
     exe = Path(sys.executable).with_name("cvjd")
     proc = subprocess.run(
-        [str(exe), "extract", "--json", "--ollama-host", fake_ollama.url, str(cv_pdf)],
+        [str(exe), *ollama_extract(fake_ollama, str(cv_pdf))],
         capture_output=True,
         text=True,
         timeout=60,
