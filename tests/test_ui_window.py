@@ -51,7 +51,7 @@ def drop(zone: DropZone, paths: list[Path]) -> None:
     mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
     center = QPointF(zone.rect().center())
     enter = QDragEnterEvent(
-        center,
+        zone.rect().center(),  # QDragEnterEvent takes a QPoint before PySide6 6.12
         Qt.DropAction.CopyAction,
         mime,
         Qt.MouseButton.LeftButton,
@@ -487,7 +487,7 @@ def test_text_dragged_onto_a_zone_is_queued_as_that_kind(qtbot, window: MainWind
         Qt.MouseButton.LeftButton,
         Qt.KeyboardModifier.NoModifier,
     )
-    QApplication.sendEvent(window.jd_zone, QDragEnterEvent(center, *args))
+    QApplication.sendEvent(window.jd_zone, QDragEnterEvent(center.toPoint(), *args))
     QApplication.sendEvent(window.jd_zone, QDropEvent(center, *args))
     qtbot.waitUntil(lambda: statuses(window) == ["done"], timeout=10000)
     assert window.jobs.job_at(0).kind == "jd"  # the zone decides, not the guess
