@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
+from functools import partial
 
 import pytest
 
@@ -22,29 +22,19 @@ from cvjd_desktop.errors import (
 )
 from cvjd_desktop.llm.factory import make_provider
 from cvjd_desktop.llm.ollama_provider import OllamaProvider
-from cvjd_desktop.llm.retry import RetryPolicy
 from cvjd_desktop.schemas import CV, JobDescription, TokenUsage, compact_json_schema
+from tests import provider_calls
 from tests.fakes import SAMPLE_CV, SAMPLE_JD, FakeOllama, Fault, OllamaModel
+from tests.provider_calls import FAST_RETRIES, unused_port
 
 MODEL = "llama3.2:3b"
-FAST_RETRIES = RetryPolicy(max_retries=3, base_delay=0.01)
+extract = partial(provider_calls.extract, model=MODEL)
 
 
 @pytest.fixture
 def provider(fake_ollama: FakeOllama) -> Iterator[OllamaProvider]:
     with OllamaProvider(fake_ollama.url, timeout=5, retry_policy=FAST_RETRIES) as p:
         yield p
-
-
-def extract(p: OllamaProvider, text: str = "Ada Lovelace, mathematician.", **kw: object):  # type: ignore[no-untyped-def]
-    args: dict[str, object] = {
-        "system": "Extract the CV.",
-        "text": text,
-        "schema": CV,
-        "model": MODEL,
-    }
-    args.update(kw)
-    return p.extract(**args)  # type: ignore[arg-type]
 
 
 def test_exact_counts_and_reported_model_are_carried(
@@ -144,10 +134,7 @@ def test_model_not_installed(fake_ollama: FakeOllama, provider: OllamaProvider) 
 
 
 def test_not_running_names_host_and_fix() -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    host = f"http://127.0.0.1:{port}"
+    host = f"http://127.0.0.1:{unused_port()}"
     with OllamaProvider(host, timeout=2) as p:
         with pytest.raises(ProviderUnavailableError) as err:
             p.list_models()

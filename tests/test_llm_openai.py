@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 import pytest
@@ -22,20 +22,20 @@ from cvjd_desktop.errors import (
     ProviderUnavailableError,
     RateLimitedError,
 )
-from cvjd_desktop.llm.base import ProviderResult
 from cvjd_desktop.llm.openai_provider import (
     OpenAIProvider,
     forget_server_quirks,
     is_chat_model,
 )
 from cvjd_desktop.llm.output import strict_json_schema
-from cvjd_desktop.llm.retry import RetryPolicy
 from cvjd_desktop.schemas import CV, JobDescription, TokenUsage
+from tests import provider_calls
 from tests.fakes import FAKE_OPENAI_KEY, SAMPLE_CV, SAMPLE_JD, FakeOpenAI, Fault
 from tests.fakes.openai_server import error_body
+from tests.provider_calls import FAST_RETRIES, unused_port
 
 MODEL = "gpt-4o-mini"
-FAST_RETRIES = RetryPolicy(max_retries=3, base_delay=0.01)
+extract = partial(provider_calls.extract, model=MODEL)
 
 
 @pytest.fixture(autouse=True)
@@ -52,17 +52,6 @@ def provider(fake_openai: FakeOpenAI) -> Iterator[OpenAIProvider]:
         fake_openai.base_url, FAKE_OPENAI_KEY, timeout=5, retry_policy=FAST_RETRIES
     ) as p:
         yield p
-
-
-def extract(p: OpenAIProvider, **kw: Any) -> ProviderResult:
-    args: dict[str, Any] = {
-        "system": "Extract the CV.",
-        "text": "Ada Lovelace, mathematician.",
-        "schema": CV,
-        "model": MODEL,
-    }
-    args.update(kw)
-    return p.extract(**args)
 
 
 def test_exact_usage_with_cached_and_reasoning_tokens(
@@ -220,10 +209,7 @@ def test_base_url_without_v1_is_explained(fake_openai: FakeOpenAI) -> None:
 
 
 def test_not_reachable() -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    base = f"http://127.0.0.1:{port}/v1"
+    base = f"http://127.0.0.1:{unused_port()}/v1"
     with OpenAIProvider(base, FAKE_OPENAI_KEY, timeout=2) as p:
         with pytest.raises(ProviderUnavailableError) as err:
             extract(p)

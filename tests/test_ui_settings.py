@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from cvjd_desktop.config import Budget, Settings, load_settings
 from cvjd_desktop.ui.settings_dialog import SettingsDialog, check_url
 from cvjd_desktop.usage import CallRecord, Ledger, RowFilter
 from cvjd_desktop.usage.prices import load_overrides
+from tests.provider_calls import unused_port
 
 pytestmark = pytest.mark.qt_log_ignore(
     r"This plugin does not support (propagateSizeHints|raise)\(\)"
@@ -245,9 +245,7 @@ def test_test_connection_lists_models(qtbot, ledger: Ledger, fake_ollama) -> Non
 
 
 def test_test_connection_reports_the_error(qtbot, ledger: Ledger) -> None:
-    with socket.socket() as sock:  # a port nobody listens on once closed
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = unused_port()
     dialog = open_dialog(qtbot, ledger)
     dialog.ollama_host_edit.setText(f"127.0.0.1:{port}")
     with qtbot.waitSignal(dialog.connection_tested, timeout=30_000) as signal:
