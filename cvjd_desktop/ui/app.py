@@ -93,7 +93,11 @@ def build_window(args: argparse.Namespace, *, ledger: Any = None) -> MainWindow:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from cvjd_desktop.errors import LedgerError
+    from cvjd_desktop.logs import setup_logging
+    from cvjd_desktop.ui.crash_dialog import CrashReporter
 
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
@@ -104,12 +108,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setApplicationDisplayName("CV & JD Extractor")
     # Wayland and most Linux docks match the window to its .desktop file by this name.
     app.setDesktopFileName("cvjd-desktop")
-    window = build_window(args)
+    try:
+        log_file: Path | None = setup_logging()
+    except OSError:  # a read-only home must not stop the app; it just logs nowhere
+        log_file = None
+    reporter = CrashReporter(log_file)
+    reporter.install()
+    try:
+        window = build_window(args)
+    except LedgerError as exc:
+        # Not a corrupt file (that is moved aside): e.g. a ledger from a newer version,
+        # or a data folder we may not write. Say so rather than die with a traceback.
+        QMessageBox.critical(None, "cvjd-desktop cannot start", exc.message)
+        reporter.uninstall()
+        return 1
     queue_from_args(window, args)
     window.show()
     try:
         return app.exec()
     finally:
+        reporter.uninstall()
         close = getattr(window.ledger, "close", None)
         if close is not None:
             close()
