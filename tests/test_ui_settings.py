@@ -9,7 +9,7 @@ from pathlib import Path
 import keyring
 import pytest
 from keyring.backends import fail
-from PySide6.QtCore import QObject, QUrl, Slot
+from PySide6.QtCore import QItemSelectionModel, QObject, QUrl, Slot
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QMessageBox, QPushButton
 
@@ -428,3 +428,37 @@ def test_open_the_overrides_file_and_the_data_folder(qtbot, ledger: Ledger, cvjd
         assert recorder.urls[-1] == str(config.data_dir())
     finally:
         QDesktopServices.unsetUrlHandler("file")
+
+
+def test_remove_takes_the_selected_rows_or_else_the_current_one(qtbot, ledger: Ledger) -> None:
+    dialog = open_dialog(qtbot, ledger)
+    budgets = dialog.budgets
+    budgets.set_budgets(
+        [
+            Budget(period="daily", usd=1.0),
+            Budget(period="monthly", usd=2.0),
+            Budget(period="daily", tokens=3),
+        ]
+    )
+    budgets.table.selectRow(0)
+    budgets.remove_button.click()
+    assert [(b.usd, b.tokens) for b in budgets.validate() or []] == [(2.0, None), (None, 3)]
+    budgets.table.clearSelection()
+    current = budgets.table.model().index(1, 2)
+    budgets.table.selectionModel().setCurrentIndex(
+        current, QItemSelectionModel.SelectionFlag.NoUpdate
+    )
+    budgets.remove_button.click()
+    assert [(b.usd, b.tokens) for b in budgets.validate() or []] == [(2.0, None)]
+
+    prices = dialog.prices
+    prices.add_row("", "kept", "1", "", "2")
+    prices.add_row("", "gone", "1", "", "2")
+    assert prices.save()
+    assert not prices.dirty
+    prices.table.selectRow(1)
+    prices.remove_button.click()
+    assert prices.dirty
+    data, error = prices.to_data()
+    assert error is None and data is not None
+    assert list(data["models"]) == ["kept"]

@@ -7,61 +7,29 @@ does. Checking happens in the engine (``usage.budgets``); this only edits the li
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QComboBox,
-    QHBoxLayout,
-    QHeaderView,
-    QLabel,
-    QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QComboBox, QHeaderView, QTableWidgetItem, QWidget
 
 from cvjd_desktop.config import PROVIDERS, Budget
+from cvjd_desktop.ui.table_editor import TableEditor, number_item
 
 COLUMNS = ("Period", "Provider", "Limit (USD)", "Limit (tokens)")
 PERIODS = (("daily", "Daily"), ("monthly", "Monthly"))
 PROVIDER_LABELS = {"ollama": "Ollama", "openai": "OpenAI"}
 
 
-class BudgetsEditor(QWidget):
+class BudgetsEditor(TableEditor):
     """A table of budgets with add and remove."""
 
     def __init__(self, budgets: list[Budget], parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        intro = QLabel(
+        super().__init__(
             "At 80% of a limit a warning appears; at 100% new extractions are refused "
-            "until the period ends or the limit is raised. Days and months are UTC."
+            "until the period ends or the limit is raised. Days and months are UTC.",
+            COLUMNS,
+            "Budgets",
+            parent,
         )
-        intro.setWordWrap(True)
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.verticalHeader().setVisible(False)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.table.setAccessibleName("Budgets")
-        self.add_button = QPushButton("Add")
         self.add_button.clicked.connect(lambda: self.add_budget(Budget(period="daily")))
-        self.remove_button = QPushButton("Remove")
-        self.remove_button.clicked.connect(self.remove_selected)
-        self.error_label = QLabel()
-        self.error_label.setObjectName("fieldError")
-        self.error_label.setWordWrap(True)
-        self.error_label.setStyleSheet("color: #c0392b;")
-
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.add_button)
-        buttons.addWidget(self.remove_button)
-        buttons.addStretch(1)
-        layout = QVBoxLayout(self)
-        layout.addWidget(intro)
-        layout.addWidget(self.table, 1)
-        layout.addLayout(buttons)
-        layout.addWidget(self.error_label)
         self.set_budgets(budgets)
 
     def set_budgets(self, budgets: list[Budget]) -> None:
@@ -87,18 +55,8 @@ class BudgetsEditor(QWidget):
         usd_text = "" if budget.usd is None else f"{budget.usd:f}".rstrip("0").rstrip(".")
         tokens_text = "" if budget.tokens is None else f"{budget.tokens:,}"
         for column, text in ((2, usd_text), (3, tokens_text)):
-            item = QTableWidgetItem(text)
-            item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            self.table.setItem(row, column, item)
+            self.table.setItem(row, column, number_item(text))
         return row
-
-    def remove_selected(self) -> None:
-        rows = {index.row() for index in self.table.selectedIndexes()}
-        current = self.table.currentRow()
-        if not rows and current >= 0:
-            rows = {current}
-        for row in sorted(rows, reverse=True):
-            self.table.removeRow(row)
 
     def set_cell(self, row: int, column: int, text: str) -> None:
         item = self.table.item(row, column)

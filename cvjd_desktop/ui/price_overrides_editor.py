@@ -16,21 +16,12 @@ import math
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, QUrl
+from PySide6.QtCore import QUrl
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QHBoxLayout,
-    QHeaderView,
-    QLabel,
-    QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QHeaderView, QPushButton, QTableWidgetItem, QWidget
 
 from cvjd_desktop import config
+from cvjd_desktop.ui.table_editor import TableEditor, number_item
 
 COLUMNS = ("Applies to", "Model", "Input $/M", "Cached input $/M", "Output $/M")
 PROVIDER_SCOPES = ("openai", "ollama")
@@ -74,54 +65,31 @@ def rows_from_file(data: dict[str, Any]) -> list[tuple[str, str, Any, Any, Any]]
     return rows
 
 
-class PriceOverridesEditor(QWidget):
+class PriceOverridesEditor(TableEditor):
     """The overrides table with add, remove and "open the file"."""
 
     def __init__(self, path: Path | None = None, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.path = path or config.price_overrides_path()
-        self.dirty = False
-        self._extra: dict[str, Any] = {}
-        self.file_broken = False
-
-        intro = QLabel(
+        super().__init__(
             "Prices in US dollars per million tokens, for models the built-in price list "
             "does not know or prices you negotiated. Leave “Applies to” empty for any "
             "provider, or name a provider (openai, ollama) or a server (host:port). "
             "Empty cached input means the input price. Calls already recorded keep "
-            "the price they had."
+            "the price they had.",
+            COLUMNS,
+            "Price overrides",
+            parent,
         )
-        intro.setWordWrap(True)
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.verticalHeader().setVisible(False)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.path = path or config.price_overrides_path()
+        self.dirty = False
+        self._extra: dict[str, Any] = {}
+        self.file_broken = False
         self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        self.table.setAccessibleName("Price overrides")
         self.table.itemChanged.connect(self._changed)
-
-        self.add_button = QPushButton("Add")
-        self.add_button.clicked.connect(self.add_row)
-        self.remove_button = QPushButton("Remove")
-        self.remove_button.clicked.connect(self.remove_selected)
+        self.add_button.clicked.connect(lambda: self.add_row())
         self.open_button = QPushButton("Open file…")
         self.open_button.setToolTip(str(self.path))
         self.open_button.clicked.connect(self.open_file)
-        self.error_label = QLabel()
-        self.error_label.setObjectName("fieldError")
-        self.error_label.setWordWrap(True)
-        self.error_label.setStyleSheet("color: #c0392b;")
-
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.add_button)
-        buttons.addWidget(self.remove_button)
-        buttons.addStretch(1)
-        buttons.addWidget(self.open_button)
-        layout = QVBoxLayout(self)
-        layout.addWidget(intro)
-        layout.addWidget(self.table, 1)
-        layout.addLayout(buttons)
-        layout.addWidget(self.error_label)
+        self.buttons.addWidget(self.open_button)
         self.reload()
 
     # --- reading -----------------------------------------------------------------------
@@ -161,9 +129,7 @@ class PriceOverridesEditor(QWidget):
         row = self.table.rowCount()
         self.table.insertRow(row)
         for column, text in enumerate(cells):
-            item = QTableWidgetItem(text)
-            if column >= 2:
-                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            item = number_item(text) if column >= 2 else QTableWidgetItem(text)
             self.table.setItem(row, column, item)
         return row
 
@@ -181,12 +147,11 @@ class PriceOverridesEditor(QWidget):
             self.table.editItem(self.table.item(row, 1))
         return row
 
-    def remove_selected(self) -> None:
-        rows = sorted({index.row() for index in self.table.selectedIndexes()}, reverse=True)
-        for row in rows:
-            self.table.removeRow(row)
-        if rows:
+    def remove_selected(self) -> list[int]:
+        removed = super().remove_selected()
+        if removed:
             self.dirty = True
+        return removed
 
     def _changed(self) -> None:
         self.dirty = True

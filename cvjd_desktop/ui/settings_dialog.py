@@ -54,11 +54,11 @@ from cvjd_desktop.config import (
 from cvjd_desktop.ui.background import BackgroundCall
 from cvjd_desktop.ui.budgets_editor import BudgetsEditor
 from cvjd_desktop.ui.price_overrides_editor import PriceOverridesEditor
+from cvjd_desktop.ui.table_editor import ERROR_STYLE
 
 if TYPE_CHECKING:
     from cvjd_desktop.usage import Ledger
 
-ERROR_STYLE = "color: #c0392b;"
 OK_STYLE = "color: #1e8449;"
 
 
