@@ -126,7 +126,7 @@ def test_drop_runs_files_shows_fields_and_moves_usage_by_reported_tokens(
     # The rows say who did the work and what it cost.
     assert cell(window, 0, JobTableModel.MODEL) == "ollama/llama3.2:3b"
     assert cell(window, 0, JobTableModel.TOKENS) == f"{PER_CALL:,}"
-    assert cell(window, 0, JobTableModel.COST) == "$0 (local)"
+    assert cell(window, 0, JobTableModel.COST) == "$0.00 (local)"  # as the result view says
     assert window.progress.value() == 2 and window.progress.maximum() == 2
 
     window.table.selectRow(0)

@@ -196,7 +196,7 @@ class JobTableModel(QAbstractTableModel):
             if result is None:
                 return ""
             if result.provider == "ollama" and result.cost_usd in (None, 0):
-                return "$0 (local)"
+                return format_cost(0.0, "local")
             return format_cost(result.cost_usd, result.price_source)
         if col == self.TIME:
             ms = job.elapsed_ms()
