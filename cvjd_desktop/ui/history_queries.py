@@ -17,18 +17,8 @@ from cvjd_desktop.usage.records import NO_MODEL, RowFilter, UsageTotals
 if TYPE_CHECKING:
     from cvjd_desktop.usage import Ledger
 
-_COUNTS = (
-    "calls",
-    "succeeded",
-    "failed",
-    "prompt_tokens",
-    "completion_tokens",
-    "total_tokens",
-    "cached_tokens",
-    "reasoning_tokens",
-    "known_cost_usd",
-    "unknown_cost_calls",
-)
+# Every summed field: a field added to UsageTotals is subtracted too.
+_COUNTS = tuple(f.name for f in dataclasses.fields(UsageTotals) if f.name != "key")
 
 
 def _minus(total: UsageTotals, part: UsageTotals) -> UsageTotals:
