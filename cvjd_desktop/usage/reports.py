@@ -92,15 +92,22 @@ def _equality_where(filters: RowFilter, rollup: bool) -> tuple[list[str], list[A
     return where, params
 
 
-def _raw_where(filters: RowFilter, since: int | None, until: int | None) -> tuple[str, list[Any]]:
-    where, params = _equality_where(filters, rollup=False)
-    if since is not None:
-        where.append("ts_ms >= ?")
-        params.append(since)
-    if until is not None:
-        where.append("ts_ms < ?")
-        params.append(until)
+def _where_sql(
+    filters: RowFilter, rollup: bool, column: str, start: int | None, end: int | None
+) -> tuple[str, list[Any]]:
+    """The filters' WHERE clause with ``start <= column < end`` (either end open)."""
+    where, params = _equality_where(filters, rollup=rollup)
+    if start is not None:
+        where.append(f"{column} >= ?")
+        params.append(start)
+    if end is not None:
+        where.append(f"{column} < ?")
+        params.append(end)
     return (" WHERE " + " AND ".join(where) if where else ""), params
+
+
+def _raw_where(filters: RowFilter, since: int | None, until: int | None) -> tuple[str, list[Any]]:
+    return _where_sql(filters, False, "ts_ms", since, until)
 
 
 def _key_sql(by: GroupBy, rollup: bool) -> str:
@@ -148,15 +155,8 @@ def totals(conn: sqlite3.Connection, by: GroupBy, filters: RowFilter) -> list[Us
     groups: dict[str, UsageTotals] = {}
     if plan.rollup is not None:
         first_day, end_day = plan.rollup
-        where, params = _equality_where(filters, rollup=True)
-        if first_day is not None:
-            where.append("day >= ?")
-            params.append(first_day)
-        if end_day is not None:
-            where.append("day < ?")
-            params.append(end_day)
-        sql = f"SELECT {_key_sql(by, True)} AS k, {_ROLLUP_SUMS} FROM daily"
-        sql += (" WHERE " + " AND ".join(where) if where else "") + " GROUP BY k"
+        where_sql, params = _where_sql(filters, True, "day", first_day, end_day)
+        sql = f"SELECT {_key_sql(by, True)} AS k, {_ROLLUP_SUMS} FROM daily{where_sql} GROUP BY k"
         _fold(groups, by, conn.execute(sql, params).fetchall())
     for since, until in plan.raw:
         where_sql, params = _raw_where(filters, since, until)
