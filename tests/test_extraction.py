@@ -25,6 +25,11 @@ def provider(fake_ollama: FakeOllama) -> Iterator[OllamaProvider]:
 
 
 @pytest.fixture
+def cv_txt(tmp_path: Path) -> Path:
+    return write_text(tmp_path / "cv.txt", "\n".join(CV))
+
+
+@pytest.fixture
 def ledger(cvjd_home: Path) -> Iterator[Ledger]:
     with Ledger() as led:
         yield led
@@ -74,12 +79,12 @@ def test_pasted_text_is_a_document(provider: OllamaProvider, fake_ollama: FakeOl
 
 
 def test_cancel_before_the_call_sends_nothing(
-    provider: OllamaProvider, fake_ollama: FakeOllama, ledger: Ledger, tmp_path: Path
+    provider: OllamaProvider, fake_ollama: FakeOllama, ledger: Ledger, cv_txt: Path
 ) -> None:
     cancel = threading.Event()
     cancel.set()
     result = extraction.extract(
-        write_text(tmp_path / "cv.txt", "\n".join(CV)),
+        cv_txt,
         "cv",
         provider,
         "llama3.2:3b",
@@ -93,7 +98,7 @@ def test_cancel_before_the_call_sends_nothing(
 
 
 def test_cancel_during_the_call_is_prompt_and_recorded(
-    provider: OllamaProvider, fake_ollama: FakeOllama, ledger: Ledger, tmp_path: Path
+    provider: OllamaProvider, fake_ollama: FakeOllama, ledger: Ledger, cv_txt: Path
 ) -> None:
     fake_ollama.enqueue(Fault.hang())
     cancel = threading.Event()
@@ -103,7 +108,7 @@ def test_cancel_during_the_call_is_prompt_and_recorded(
     def run() -> None:
         box.append(
             extraction.extract(
-                write_text(tmp_path / "cv.txt", "\n".join(CV)),
+                cv_txt,
                 "cv",
                 provider,
                 "llama3.2:3b",
@@ -141,11 +146,11 @@ def test_long_text_is_cut_to_the_context_with_a_warning(tmp_path: Path) -> None:
 
 
 def test_budget_refusal_makes_no_call(
-    provider: OllamaProvider, fake_ollama: FakeOllama, ledger: Ledger, tmp_path: Path
+    provider: OllamaProvider, fake_ollama: FakeOllama, ledger: Ledger, cv_txt: Path
 ) -> None:
     guard = BudgetGuard(ledger, [config.Budget(period="daily", tokens=10)])
     result = extraction.extract(
-        write_text(tmp_path / "cv.txt", "\n".join(CV)),
+        cv_txt,
         "cv",
         provider,
         "llama3.2:3b",
@@ -159,12 +164,12 @@ def test_budget_refusal_makes_no_call(
 
 
 def test_budget_warning_at_80_percent(
-    provider: OllamaProvider, fake_ollama: FakeOllama, ledger: Ledger, tmp_path: Path
+    provider: OllamaProvider, fake_ollama: FakeOllama, ledger: Ledger, cv_txt: Path
 ) -> None:
     fake_ollama.prompt_tokens, fake_ollama.completion_tokens = 850, 0
     guard = BudgetGuard(ledger, [config.Budget(period="monthly", tokens=1000)])
     result = extraction.extract(
-        write_text(tmp_path / "cv.txt", "\n".join(CV)),
+        cv_txt,
         "cv",
         provider,
         "llama3.2:3b",
@@ -175,11 +180,11 @@ def test_budget_warning_at_80_percent(
     assert any("%" in w and "budget" in w.lower() for w in result.warnings), result.warnings
 
 
-def test_provider_down_is_an_error_result(tmp_path: Path) -> None:
+def test_provider_down_is_an_error_result(cv_txt: Path) -> None:
     with FakeOllama() as srv:
         dead = srv.url
     provider = OllamaProvider(dead, timeout=2)
-    result = extraction.extract(write_text(tmp_path / "cv.txt", "\n".join(CV)), "cv", provider, "m")
+    result = extraction.extract(cv_txt, "cv", provider, "m")
     provider.close()
     assert result.status == "error"
     assert result.error_kind == "unavailable"
