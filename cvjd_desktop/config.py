@@ -28,6 +28,8 @@ DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1"
 
 ProviderName = Literal["ollama", "openai"]
 PROVIDERS: tuple[ProviderName, ...] = ("ollama", "openai")
+PROVIDER_LABELS: dict[str, str] = {"ollama": "Ollama", "openai": "OpenAI"}
+"""How a provider is named to the user (messages, menus, tables)."""
 
 
 # --- paths -------------------------------------------------------------------------

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QComboBox, QHeaderView, QTableWidgetItem, QWidget
 
-from cvjd_desktop.config import PROVIDERS, Budget
+from cvjd_desktop.config import PROVIDER_LABELS, PROVIDERS, Budget
 from cvjd_desktop.ui.table_editor import TableEditor, number_item
 
 COLUMNS = ("Period", "Provider", "Limit (USD)", "Limit (tokens)")
 PERIODS = (("daily", "Daily"), ("monthly", "Monthly"))
-PROVIDER_LABELS = {"ollama": "Ollama", "openai": "OpenAI"}
 
 
 class BudgetsEditor(TableEditor):

@@ -17,6 +17,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtWidgets import QApplication, QComboBox, QStyle, QStyledItemDelegate, QWidget
 
+from cvjd_desktop.config import PROVIDER_LABELS
 from cvjd_desktop.schemas import ExtractionResult
 from cvjd_desktop.ui.formatting import format_cost, format_duration, format_tokens
 
@@ -232,7 +233,7 @@ class JobTableModel(QAbstractTableModel):
             return label
         if col == self.MODEL and job.provider:
             model = (result.model if result else None) or job.model
-            return f"{_provider_label(job.provider)} · {model or 'no model'}"
+            return f"{PROVIDER_LABELS.get(job.provider, job.provider)} · {model or 'no model'}"
         return None
 
     def _status_icon(self, job: Job) -> Any:
@@ -296,10 +297,6 @@ class JobTableModel(QAbstractTableModel):
             else:
                 counts["failed"] += 1
         return counts
-
-
-def _provider_label(name: str) -> str:
-    return {"ollama": "Ollama", "openai": "OpenAI"}.get(name, name)
 
 
 class KindDelegate(QStyledItemDelegate):

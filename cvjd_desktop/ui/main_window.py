@@ -48,13 +48,13 @@ from PySide6.QtWidgets import (
 )
 
 from cvjd_desktop import config
-from cvjd_desktop.config import Settings
+from cvjd_desktop.config import PROVIDER_LABELS, Settings
 from cvjd_desktop.ui.drop_zone import DropZone
 from cvjd_desktop.ui.formatting import format_cost_total, plural
 from cvjd_desktop.ui.job_controller import JobController
 from cvjd_desktop.ui.job_model import ElideRightDelegate, JobTableModel, KindDelegate
 from cvjd_desktop.ui.messages import MessageBus
-from cvjd_desktop.ui.model_picker import PROVIDER_LABELS, ModelPicker
+from cvjd_desktop.ui.model_picker import ModelPicker
 from cvjd_desktop.ui.result_view import ResultView
 from cvjd_desktop.ui.usage_panel import UsagePanel
 from cvjd_desktop.ui.workers import ExtractionRunner

@@ -23,13 +23,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cvjd_desktop.config import PROVIDERS, Settings
+from cvjd_desktop.config import PROVIDER_LABELS, PROVIDERS, Settings
 from cvjd_desktop.errors import AuthenticationError, CvjdError, ProviderUnavailableError
 from cvjd_desktop.ui.workers import CallRunner, close_quietly
 
 log = logging.getLogger(__name__)
 
-PROVIDER_LABELS = {"ollama": "Ollama", "openai": "OpenAI"}
 LIST_TIMEOUT_S = 10.0
 """Listing models is quick or broken: do not make the user wait the extraction timeout."""
 

@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from cvjd_desktop.config import Budget
+from cvjd_desktop.config import PROVIDER_LABELS, Budget
 from cvjd_desktop.errors import BudgetExceededError
 from cvjd_desktop.schemas import TokenUsage
 from cvjd_desktop.usage.ledger import Ledger
@@ -36,7 +36,6 @@ from cvjd_desktop.usage.prices import SOURCE_LOCAL, price_call
 from cvjd_desktop.usage.records import to_utc
 
 WARN_AT = 0.8
-PROVIDER_LABELS = {"openai": "OpenAI", "ollama": "Ollama"}
 
 Unit = Literal["usd", "tokens"]
 
