@@ -226,10 +226,7 @@ class SettingsDialog(QDialog):
         self.test_result.clear()
         self.test_result.setVisible(False)
         self.clear_result.clear()
-        self._remove_key = False
-        self._entering_key = False
-        self.key_edit.clear()
-        self.key_edit.setVisible(False)
+        self._end_key_entry()
         self._load_key_state()
 
     # --- providers tab --------------------------------------------------------------------
@@ -478,11 +475,15 @@ class SettingsDialog(QDialog):
         self.key_edit.setFocus()
 
     def _mark_key_removed(self) -> None:
+        self._end_key_entry(remove=bool(self.stored_key))
+        self._refresh_key_line()
+
+    def _end_key_entry(self, *, remove: bool = False) -> None:
+        """Hide the key field, dropping what was typed; ``remove``: delete the key on save."""
         self._entering_key = False
         self.key_edit.clear()
         self.key_edit.setVisible(False)
-        self._remove_key = bool(self.stored_key)
-        self._refresh_key_line()
+        self._remove_key = remove
 
     def enter_key(self, key: str) -> None:
         """Type ``key`` as the replacement, as the user would after "Replace…"."""
@@ -665,10 +666,7 @@ class SettingsDialog(QDialog):
             _set_error(self.key_error, f"The keychain refused the key: {exc}")
             self.tabs.setCurrentIndex(0)
             return False
-        self._remove_key = False
-        self._entering_key = False
-        self.key_edit.clear()
-        self.key_edit.setVisible(False)
+        self._end_key_entry()
         self._refresh_key_line()
         return True
 
