@@ -342,6 +342,11 @@ class CallRunner(QObject):
 
     Each call gets a token; ``on_done(value)`` / ``on_error(exc)`` run in the GUI
     thread. Callers compare tokens to drop answers that a newer request superseded.
+
+    Unlike ``background.BackgroundCall`` (one call at a time, newest answer only),
+    every call here runs and is answered: the job controller must not lose a drop
+    that came while another folder was being walked, and the model picker must not
+    wait behind a listing that hangs until its timeout.
     """
 
     def __init__(self, max_threads: int = 2, parent: QObject | None = None) -> None:
