@@ -118,9 +118,6 @@ class JobController(QObject):
             lambda exc: self.messages.error(f"Could not read the drop: {exc}"),
         )
 
-    def busy_adding(self) -> bool:
-        return self._calls.busy()
-
     def _add_expanded(self, expanded: tuple[list[Path], list[Path], list[Path]], kind: str) -> None:
         found, skipped, empty = expanded
         self.add_files(found, kind)

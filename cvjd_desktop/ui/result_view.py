@@ -373,9 +373,6 @@ class _ElidedLabel(QLabel):
         self.setToolTip(text)
         self._elide()
 
-    def full_text(self) -> str:
-        return self._full
-
     def resizeEvent(self, event: Any) -> None:
         super().resizeEvent(event)
         self._elide()

@@ -416,9 +416,6 @@ class UsagePanel(QWidget):
         """Show a budget warning ("warning") or refusal ("refused") until dismissed."""
         self._banner.show_message(text, level)
 
-    def hide_budget_message(self) -> None:
-        self._banner.hide()
-
     def set_scope(self, scope: str) -> None:
         """ "session" or "all"; the toggle follows and a refresh starts."""
         if scope not in SCOPES:
@@ -448,9 +445,6 @@ class UsagePanel(QWidget):
 
     def banner_level(self) -> str:
         return self._banner.level if self._banner.isVisibleTo(self) else ""
-
-    def is_refreshing(self) -> bool:
-        return self._query.busy
 
     def shutdown(self, timeout_ms: int = 5000) -> bool:
         """Wait for a running ledger read; call before the window closes the ledger."""
