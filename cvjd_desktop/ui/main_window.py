@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QEvent, QObject, QSettings, Qt, QUrl
+from PySide6.QtCore import QByteArray, QEvent, QObject, QSettings, Qt, QTimer, QUrl
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -23,6 +23,7 @@ from PySide6.QtGui import (
     QGuiApplication,
     QKeyEvent,
     QKeySequence,
+    QPaintEvent,
     QPalette,
     QShowEvent,
 )
@@ -101,6 +102,9 @@ class Engine:
         )
 
 
+FIRST_LIST_FALLBACK_MS = 400
+
+
 def window_state() -> QSettings:
     """Geometry and dock layout, beside settings.json (so CVJD_HOME redirects it)."""
     return QSettings(str(config.config_dir() / "window.ini"), QSettings.Format.IniFormat)
@@ -174,7 +178,12 @@ class MainWindow(QMainWindow):
         self._restore_state()
         self._tell_recoveries()
         self._update_counts()
-        self.picker.refresh()
+        # Asking the provider for its models imports its SDK in a worker thread; done
+        # before the first paint, that competes for the GIL with building the window
+        # and delays it by ~100 ms (benchmarks/bench_startup.py). So it starts on the
+        # first paint, or after a short while for a window that is never shown.
+        self._picker_started = False
+        QTimer.singleShot(FIRST_LIST_FALLBACK_MS, self._start_picker)
 
     # --- construction -----------------------------------------------------------------
 
@@ -786,6 +795,16 @@ class MainWindow(QMainWindow):
         self._needs_default_layout = not (
             isinstance(layout, QByteArray) and self.restoreState(layout)
         )
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if not self._picker_started:
+            QTimer.singleShot(0, self._start_picker)
+
+    def _start_picker(self) -> None:
+        if not self._picker_started:
+            self._picker_started = True
+            self.picker.refresh()
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
