@@ -25,6 +25,7 @@ from PySide6.QtGui import (
     QKeySequence,
     QPaintEvent,
     QPalette,
+    QResizeEvent,
     QShowEvent,
 )
 from PySide6.QtWidgets import (
@@ -333,9 +334,9 @@ class MainWindow(QMainWindow):
         metrics, header_metrics = self.table.fontMetrics(), header.fontMetrics()
         for col, widest in (
             (JobTableModel.KIND, "JD"),
-            (JobTableModel.TOKENS, "1,234,567"),
+            (JobTableModel.TOKENS, "123,456"),
             (JobTableModel.COST, "$0.00 (local)"),
-            (JobTableModel.TIME, "59 min 59 s"),
+            (JobTableModel.TIME, "9 min 59 s"),
         ):
             header.setSectionResizeMode(col, mode.Interactive)
             label = header_metrics.horizontalAdvance(JobTableModel.HEADERS[col])
@@ -489,6 +490,14 @@ class MainWindow(QMainWindow):
             [int(height * 0.64), int(height * 0.36)],
             Qt.Orientation.Vertical,
         )
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Shrinking the window takes from the job list first (Qt's rule); past a
+        point the docks give way too, so the list keeps its name and status columns."""
+        super().resizeEvent(event)
+        width = self.width()
+        if self.result_dock.isVisible() and self.result_dock.width() > width * 0.45:
+            self.resizeDocks([self.result_dock], [int(width * 0.4)], Qt.Orientation.Horizontal)
 
     def _build_status_bar(self) -> None:
         self.queue_label = QLabel(self)
@@ -730,6 +739,9 @@ class MainWindow(QMainWindow):
         (or the name, the other way round), so the three are sized together.
         """
         header = self.table.horizontalHeader()
+        # In a narrow list the time is the column to give up (it is in the result
+        # pane too); the name and the status are what the list is for.
+        self.table.setColumnHidden(JobTableModel.TIME, self.table.viewport().width() < 600)
         fixed = sum(
             header.sectionSize(col)
             for col in (
@@ -738,6 +750,7 @@ class MainWindow(QMainWindow):
                 JobTableModel.COST,
                 JobTableModel.TIME,
             )
+            if not header.isSectionHidden(col)
         )
         free = self.table.viewport().width() - fixed
         metrics = self.table.fontMetrics()
