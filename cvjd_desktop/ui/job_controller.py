@@ -37,14 +37,16 @@ message that fails the jobs (no model and the provider cannot be reached)."""
 
 
 def expand_paths(
-    paths: Iterable[Path], supported: Iterable[str], walk: Callable[[list[Path]], list[Path]]
+    paths: Iterable[Path],
+    supported: Callable[[], Iterable[str]],
+    walk: Callable[[list[Path]], list[Path]],
 ) -> tuple[list[Path], list[Path], list[Path]]:
     """Split a drop into (files to queue, unsupported files, folders without any).
 
     Runs off the GUI thread: it stats files and walks folders. A dropped file with a
     supported extension is queued even if it is already gone, so its row says so.
     """
-    suffixes = {s.lower() for s in supported}
+    suffixes = {s.lower() for s in supported()}
     found: list[Path] = []
     skipped: list[Path] = []
     empty: list[Path] = []
@@ -82,7 +84,7 @@ class JobController(QObject):
         messages: MessageBus,
         *,
         walk: Callable[[list[Path]], list[Path]],
-        supported: Iterable[str],
+        supported: Callable[[], Iterable[str]],
         document_from_text: Callable[[str, str], Any],
         guess_kind: Callable[[str], str | None],
         parent: QObject | None = None,
@@ -93,7 +95,7 @@ class JobController(QObject):
         self._choice = choice
         self.messages = messages
         self._walk = walk
-        self._supported = tuple(supported)
+        self._supported = supported
         self._document_from_text = document_from_text
         self._guess_kind = guess_kind
         self._calls = CallRunner(max_threads=1, parent=self)
@@ -126,7 +128,7 @@ class JobController(QObject):
             notes.append(f"Added {plural(len(found), 'file')}")
         if skipped:
             names = ", ".join(p.name for p in skipped[:3]) + ("…" if len(skipped) > 3 else "")
-            exts = " ".join(sorted(self._supported))
+            exts = " ".join(sorted(self._supported()))
             notes.append(
                 f"skipped {plural(len(skipped), 'unsupported file')} ({names}); supported: {exts}"
             )

@@ -73,33 +73,71 @@ class Engine:
 
     One object instead of imports scattered over the UI, so the composition root
     decides what runs and the window module loads without the engine's heavy imports.
+    ``supported`` is a function so that asking for the extensions, like every other
+    field, can wait until a file is dropped or opened.
     """
 
     extract: Callable[..., Any]
     make_provider: Callable[..., Any]
     make_budget: Callable[[Any, Settings], Any]
     walk: Callable[[list[Path]], list[Path]]
-    supported: Iterable[str]
+    supported: Callable[[], Iterable[str]]
     document_from_text: Callable[[str, str], Any]
     guess_kind: Callable[[str], str | None]
 
     @classmethod
     def real(cls) -> Engine:
-        from cvjd_desktop import documents, extraction
-        from cvjd_desktop.llm.factory import make_provider
-        from cvjd_desktop.usage import BudgetGuard
+        """The real engine, imported on first use rather than here.
+
+        ``documents``, ``extraction`` and the provider factory are not needed to paint
+        the window; importing them up front cost ~10 ms of cold start
+        (benchmarks/bench_startup.py). The first drop imports them in the worker that
+        walks it; extraction and model listing run in workers too.
+        """
+
+        def extract(*args: Any, **kw: Any) -> Any:
+            from cvjd_desktop import extraction
+
+            return extraction.extract(*args, **kw)
 
         def provider(name: str, settings: Settings, **kw: Any) -> Any:
+            from cvjd_desktop.llm.factory import make_provider
+
             return make_provider(name, settings=settings, **kw)
 
+        def budget(ledger: Any, settings: Settings) -> Any:
+            from cvjd_desktop.usage import BudgetGuard
+
+            return BudgetGuard(ledger, settings.budgets)
+
+        def walk(paths: list[Path]) -> list[Path]:
+            from cvjd_desktop import documents
+
+            return documents.iter_supported_files(paths)
+
+        def supported() -> Iterable[str]:
+            from cvjd_desktop import documents
+
+            return documents.SUPPORTED_EXTENSIONS
+
+        def document_from_text(text: str, name: str) -> Any:
+            from cvjd_desktop import documents
+
+            return documents.document_from_text(text, name)
+
+        def guess_kind(text: str) -> str | None:
+            from cvjd_desktop import documents
+
+            return documents.guess_kind(text)
+
         return cls(
-            extract=extraction.extract,
+            extract=extract,
             make_provider=provider,
-            make_budget=lambda ledger, settings: BudgetGuard(ledger, settings.budgets),
-            walk=documents.iter_supported_files,
-            supported=documents.SUPPORTED_EXTENSIONS,
-            document_from_text=documents.document_from_text,
-            guess_kind=documents.guess_kind,
+            make_budget=budget,
+            walk=walk,
+            supported=supported,
+            document_from_text=document_from_text,
+            guess_kind=guess_kind,
         )
 
 
@@ -548,7 +586,7 @@ class MainWindow(QMainWindow):
     def open_files(self, kind: str) -> None:
         from cvjd_desktop.ui.job_model import KIND_LABELS
 
-        exts = " ".join(f"*{e}" for e in sorted(self.engine.supported))
+        exts = " ".join(f"*{e}" for e in sorted(self.engine.supported()))
         label = "CVs" if kind == "cv" else KIND_LABELS[kind] + "s"
         names, _ = QFileDialog.getOpenFileNames(
             self, f"Open {label}", "", f"Documents ({exts});;All files (*)"
