@@ -8,21 +8,23 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cvjd_desktop import config
-
 if TYPE_CHECKING:
+    from cvjd_desktop import config
     from cvjd_desktop.ui.main_window import MainWindow
 
 log = logging.getLogger(__name__)
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from cvjd_desktop import config
+
     parser = argparse.ArgumentParser(
         prog="cvjd-desktop",
         description="Extract CVs and job descriptions into structured data with an LLM.",
@@ -76,6 +78,7 @@ def queue_from_args(window: MainWindow, args: argparse.Namespace) -> None:
 
 def build_window(args: argparse.Namespace, *, ledger: Any = None) -> MainWindow:
     """Settings, ledger, engine and window, wired; needs a QApplication."""
+    from cvjd_desktop import config
     from cvjd_desktop.ui.main_window import Engine, MainWindow
     from cvjd_desktop.ui.messages import MessageBus
     from cvjd_desktop.usage import Ledger
@@ -93,8 +96,16 @@ def build_window(args: argparse.Namespace, *, ledger: Any = None) -> MainWindow:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # pydantic looks for plugins in every installed package's entry points when it
+    # builds its first model: ~5 ms of cold start (benchmarks/bench_startup.py) for
+    # plugins this app does not use. Only a default: a user who set the variable
+    # (even to "", which enables them all) keeps their choice. It must be set before
+    # the first model is built, so this module imports config (pydantic) only below.
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+
     from PySide6.QtWidgets import QApplication, QMessageBox
 
+    from cvjd_desktop import config
     from cvjd_desktop.errors import LedgerError
     from cvjd_desktop.logs import setup_logging
     from cvjd_desktop.ui.crash_dialog import CrashReporter
