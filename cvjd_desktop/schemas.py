@@ -91,9 +91,15 @@ TextList = Annotated[list[str], Field(default_factory=list)]
 
 
 class _Fields(BaseModel):
-    """Base of extracted-field models: tolerant of extra keys, no titles in schemas."""
+    """Base of extracted-field models: tolerant of extra keys, no titles in schemas.
 
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    ``defer_build``: the CV and job description validators are built on first use
+    (an extraction in a worker, or the first result shown), not when the desktop
+    app starts: ~5 ms of its cold start (benchmarks/bench_startup.py). pydantic
+    serialises first-use builds with a lock, so workers may race to it safely.
+    """
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, defer_build=True)
 
 
 # --- CV (JSON Resume) ----------------------------------------------------------------
