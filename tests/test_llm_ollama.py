@@ -235,9 +235,12 @@ def test_server_errors_are_retried_then_reported(
 
 
 def test_body_that_is_not_json(fake_ollama: FakeOllama, provider: OllamaProvider) -> None:
-    fake_ollama.enqueue(Fault.not_json_body())
+    # Asked again without streaming (a gateway may send one JSON document), then given up.
+    fake_ollama.enqueue(Fault.not_json_body(), times=2)
     with pytest.raises(ProviderServerError, match="not Ollama's API"):
         extract(provider)
+    assert len(fake_ollama.chat_requests) == 2
+    assert fake_ollama.chat_requests[1].body["stream"] is False
 
 
 def test_repair_attempt_succeeds_with_both_usages_summed(

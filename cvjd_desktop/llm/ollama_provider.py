@@ -11,6 +11,7 @@ cached: then the count is unknown (None), never invented.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -130,6 +131,8 @@ class OllamaProvider(SdkClientOwner[ollama.Client]):
             event_hooks={"response": [self._remember_headers]},
         )
         self._contexts: dict[str, int | None] = {}
+        self._whole_answers = False
+        """Set once the server answered a streamed chat with one plain JSON document."""
         self._lock = threading.Lock()
 
     def _remember_headers(self, response: httpx.Response) -> None:
@@ -158,13 +161,31 @@ class OllamaProvider(SdkClientOwner[ollama.Client]):
         return models
 
     def context_length(self, model: str) -> int | None:
-        """From ``/api/show``'s ``model_info["<family>.context_length"]``, cached."""
+        """From ``/api/show``'s ``model_info["<family>.context_length"]``, cached.
+
+        A server that cannot say (an older Ollama, a proxy or gateway without
+        ``/api/show``, a model that is missing) is not an error here: the context is
+        then unknown, and the chat request itself reports any real fault with its own
+        message. Only faults that would sink the chat too (down, timed out, refused
+        credentials, cancelled) are raised. No retries: this is a nicety.
+        """
         with self._lock:
             if model in self._contexts:
                 return self._contexts[model]
-        shown = self._call(lambda: self._client.show(model), model=model)
+        try:
+            shown = self._call(lambda: self._client.show(model), model=model, retry=False)
+        except (
+            ProviderUnavailableError,
+            ProviderTimeoutError,
+            AuthenticationError,
+            CancelledError,
+        ):
+            raise
+        except ProviderError as exc:
+            log.info("no context length for %s from %s: %s", model, self.host, exc.message)
+            shown = None
         length: int | None = None
-        for key, value in (shown.modelinfo or {}).items():
+        for key, value in ((shown.modelinfo if shown else None) or {}).items():
             if key.endswith(".context_length") and isinstance(value, int | float):
                 length = int(value)
                 break
@@ -172,7 +193,7 @@ class OllamaProvider(SdkClientOwner[ollama.Client]):
             self._contexts[model] = length
         return length
 
-    def _call(self, fn: Callable[[], T], *, model: str | None) -> T:
+    def _call(self, fn: Callable[[], T], *, model: str | None, retry: bool = True) -> T:
         """A plain (non-chat) request, with the same retries and error mapping."""
 
         def attempt() -> T:
@@ -182,7 +203,8 @@ class OllamaProvider(SdkClientOwner[ollama.Client]):
             except Exception as exc:
                 raise self._translate(exc, model=model) from None
 
-        return call_with_retries(attempt, self.retry_policy, what=f"the request to {self.host}")
+        policy = self.retry_policy if retry else RetryPolicy(max_retries=0)
+        return call_with_retries(attempt, policy, what=f"the request to {self.host}")
 
     # --- extraction --------------------------------------------------------------------
 
@@ -249,12 +271,19 @@ class OllamaProvider(SdkClientOwner[ollama.Client]):
     ) -> Answer:
         state = _StreamState()
 
+        whole = self._whole_answers
+
         def open_stream() -> Iterator[ollama.ChatResponse]:
             self._tls.headers = None
             try:
-                yield from self._client.chat(
-                    model=model, messages=messages, format=fmt, options=options, stream=True
-                )
+                if whole:
+                    yield self._client.chat(
+                        model=model, messages=messages, format=fmt, options=options, stream=False
+                    )
+                else:
+                    yield from self._client.chat(
+                        model=model, messages=messages, format=fmt, options=options, stream=True
+                    )
             except ollama.ResponseError as exc:
                 raise _StatusFailure(exc, self._tls.headers) from None
 
@@ -273,6 +302,15 @@ class OllamaProvider(SdkClientOwner[ollama.Client]):
             raise CancelledError(
                 f"cancelled while waiting for Ollama at {self.host}", self._partial(state, model)
             ) from None
+        except json.JSONDecodeError:
+            if whole or state.chunks or state.final is not None:
+                raise self._translate(
+                    ValueError("not JSON"), model=model, usage=self._partial(state, model)
+                ) from None
+            # Not NDJSON from the first line: a gateway that ignores ``stream`` and sends
+            # one (indented) JSON document. Ask again without streaming, and remember.
+            self._whole_answers = True
+            return self._chat_once(model, messages, fmt, options, cancel, progress)
         except Exception as exc:
             raise self._translate(
                 exc, model=model, usage=self._partial(state, model), streamed=state.chunks > 0

@@ -20,7 +20,9 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import openai
-from openai.types.chat import ChatCompletionChunk
+from openai.types.chat import ChatCompletion, ChatCompletionChunk
+from openai.types.chat.chat_completion_chunk import Choice as ChunkChoice
+from openai.types.chat.chat_completion_chunk import ChoiceDelta
 from openai.types.completion_usage import CompletionUsage
 from pydantic import BaseModel
 
@@ -272,6 +274,9 @@ class OpenAIProvider(SdkClientOwner[openai.OpenAI]):
 
         def open_stream() -> Iterable[ChatCompletionChunk]:
             stream: Iterable[ChatCompletionChunk] = self._client.chat.completions.create(**request)
+            response = getattr(stream, "response", None)  # the SDK's own httpx flavour
+            if response is not None and _is_plain_json(response):
+                return _chunks_from_plain_answer(response)
             return stream
 
         def on_item(chunk: ChatCompletionChunk) -> None:
@@ -465,3 +470,44 @@ class OpenAIProvider(SdkClientOwner[openai.OpenAI]):
                     usage,
                 )
         return refused
+
+
+def _is_plain_json(response: Any) -> bool:
+    content_type = response.headers.get("content-type", "")
+    return "json" in content_type and "event-stream" not in content_type
+
+
+def _chunks_from_plain_answer(response: Any) -> list[ChatCompletionChunk]:
+    """One chunk from a compatible server that ignores ``stream`` and answers whole.
+
+    Some gateways and small servers only implement the non-streaming form. Their
+    answer is turned into a single final chunk (content, finish reason, usage), so
+    it goes through the same checks as a stream. Anything that does not parse as a
+    chat completion yields nothing, which the caller reports as "not the OpenAI API".
+    """
+    try:
+        completion = ChatCompletion.model_validate_json(response.read())
+    except Exception:  # a body that is not a chat completion, or one cut short
+        return []
+    choices = [
+        ChunkChoice(
+            index=choice.index,
+            delta=ChoiceDelta(
+                role="assistant",
+                content=choice.message.content,
+                refusal=choice.message.refusal,
+            ),
+            finish_reason=choice.finish_reason,
+        )
+        for choice in completion.choices
+    ]
+    return [
+        ChatCompletionChunk(
+            id=completion.id,
+            object="chat.completion.chunk",
+            created=completion.created,
+            model=completion.model,
+            choices=choices,
+            usage=completion.usage,
+        )
+    ]
