@@ -45,8 +45,7 @@ class CrashReporter:
             QApplication.quit()
             return
         text = "".join(traceback.format_exception(exc_type, exc, tb))
-        for secret in SecretScrubber().secrets():
-            text = text.replace(secret, "***")
+        text = SecretScrubber().scrub(text)
         log.error("unexpected error\n%s", text)
         if self.showing or QApplication.instance() is None:
             return  # one dialog at a time; the rest are in the log
