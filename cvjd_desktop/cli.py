@@ -79,8 +79,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     use = sub.add_parser("usage", help="tokens and cost from the usage ledger")
     use.add_argument("--by", choices=("model", "day", "provider"), default="model")
-    use.add_argument("--since", type=_date, metavar="DATE", help="YYYY-MM-DD (UTC), inclusive")
-    use.add_argument("--until", type=_date, metavar="DATE", help="YYYY-MM-DD (UTC), inclusive")
+    use.add_argument(
+        "--since", type=_date, metavar="DATE", help="YYYY-MM-DD (UTC) or ISO time, inclusive"
+    )
+    use.add_argument(
+        "--until", type=_date, metavar="DATE", help="YYYY-MM-DD (UTC, the whole day) or ISO time"
+    )
     fmt = use.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true")
     fmt.add_argument("--csv", action="store_true")
@@ -153,11 +157,25 @@ def _non_negative_int(value: str) -> int:
     return number
 
 
+class _When(datetime):
+    """A parsed ``--since``/``--until``; ``whole_day`` when only a date was given."""
+
+    whole_day: bool = False
+
+
 def _date(value: str) -> datetime:
+    """``YYYY-MM-DD`` (a whole UTC day) or an ISO 8601 time (UTC unless it says)."""
     try:
-        return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"not a date (YYYY-MM-DD or an ISO 8601 time): {value!r}"
+        ) from None
+    when = _When.fromtimestamp(
+        (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp(), UTC
+    )
+    when.whole_day = "T" not in value and " " not in value.strip()
+    return when
 
 
 # --- extract -------------------------------------------------------------------------
@@ -398,8 +416,10 @@ def cmd_usage(args: argparse.Namespace) -> int:
     ledger = Ledger()
     _tell_ledger_recovery(ledger)
     try:
-        # --until names a day and includes it: the range ends at the next midnight.
-        filters = RowFilter(since=since, until=until + timedelta(days=1) if until else None)
+        # A date given as --until includes that day: the range ends at the next midnight.
+        if until is not None and getattr(until, "whole_day", False):
+            until = until + timedelta(days=1)
+        filters = RowFilter(since=since, until=until)
         rows = [t.to_dict(args.by) for t in ledger.totals(by=args.by, filters=filters)]
         total = ledger.grand_total(filters)
     finally:

@@ -348,3 +348,34 @@ def test_console_script_runs_headless(fake_ollama: FakeOllama, cv_pdf: Path) -> 
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["status"] == "ok"
+
+
+def test_usage_ranges_by_day_and_by_time(capsys: pytest.CaptureFixture[str]) -> None:
+    from datetime import UTC, datetime
+
+    from cvjd_desktop.usage import CallRecord, Ledger
+
+    with Ledger() as ledger:
+        for hour, tokens in [(1, 10), (12, 200), (23, 3000)]:
+            ledger.record(
+                CallRecord(
+                    provider="ollama",
+                    model="m",
+                    status="ok",
+                    prompt_tokens=tokens,
+                    completion_tokens=0,
+                    total_tokens=tokens,
+                    cost_usd=0.0,
+                    ts=datetime(2026, 3, 5, hour, tzinfo=UTC),
+                )
+            )
+
+    def total(*args: str) -> int:
+        assert cli.main(["usage", "--json", *args]) == 0
+        rows = json.loads(capsys.readouterr().out)
+        return sum(r["total_tokens"] for r in rows)
+
+    assert total("--since", "2026-03-05", "--until", "2026-03-05") == 3210  # whole day
+    assert total("--since", "2026-03-06") == 0
+    assert total("--since", "2026-03-05T06:00:00", "--until", "2026-03-05T18:00:00Z") == 200
+    assert total("--until", "2026-03-05T12:00:00+02:00") == 10  # 10:00 UTC
