@@ -109,6 +109,7 @@ def extract(
     cancel: threading.Event | None = None,
     on_progress: ProgressCallback | None = None,
     max_bytes: int = 50 * 1024 * 1024,
+    reader: Callable[..., documents.Document] | None = None,
 ) -> ExtractionResult:
     """Read ``source``, ask ``provider``/``model`` for its fields, record the call.
 
@@ -120,11 +121,16 @@ def extract(
         budget: checked before the call (refusing it at 100%) and after.
         cancel: set it to stop promptly; a call already made is still recorded.
         on_progress: called from this thread with each ``Progress``.
+        reader: reads a path as ``reader(path, max_bytes=...)``, raising only
+            ``DocumentError``; defaults to ``documents.read_document``. The window
+            passes one that reads in a child process, so the PDF parsing and text
+            cleaning do not compete with the GUI thread for this process's GIL.
     """
     started = time.monotonic()
     notify = on_progress or (lambda _p: None)
     name = source.name if isinstance(source, documents.Document) else Path(source).name
     fallback_kind: Kind = "cv" if kind == "auto" else kind
+    read = reader or documents.read_document
 
     def failure(
         error: CvjdError, doc: documents.Document | None = None, **extra: object
@@ -155,9 +161,7 @@ def extract(
     notify(Progress("reading"))
     try:
         doc = (
-            source
-            if isinstance(source, documents.Document)
-            else documents.read_document(source, max_bytes=max_bytes)
+            source if isinstance(source, documents.Document) else read(source, max_bytes=max_bytes)
         )
     except DocumentError as exc:
         return failure(exc)

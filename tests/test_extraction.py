@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from cvjd_desktop import config, documents, extraction
+from cvjd_desktop.errors import CorruptFileError
 from cvjd_desktop.llm.ollama_provider import OllamaProvider
 from cvjd_desktop.usage import BudgetGuard, Ledger
 from tests.doc_factory import make_pdf, write_text
@@ -76,6 +78,33 @@ def test_pasted_text_is_a_document(provider: OllamaProvider, fake_ollama: FakeOl
     assert result.kind == "jd"
     assert result.file == "Pasted job"
     assert "Responsibilities" in str(fake_ollama.chat_requests[0].body)
+
+
+def test_a_custom_reader_reads_the_path_and_its_document_error_costs_nothing(
+    provider: OllamaProvider, fake_ollama: FakeOllama, cv_txt: Path
+) -> None:
+    calls: list[tuple[Path | str, int]] = []
+
+    def reader(path: Path | str, *, max_bytes: int) -> documents.Document:
+        calls.append((path, max_bytes))
+        doc = documents.read_document(path, max_bytes=max_bytes)
+        return dataclasses.replace(doc, text=doc.text + "\nRead by the custom reader")
+
+    result = extraction.extract(
+        cv_txt, "cv", provider, "llama3.2:3b", reader=reader, max_bytes=4096
+    )
+    assert result.status == "ok"
+    assert calls == [(cv_txt, 4096)]
+    assert "Read by the custom reader" in str(fake_ollama.chat_requests[0].body)
+
+    def refusing(path: Path | str, *, max_bytes: int) -> documents.Document:
+        raise CorruptFileError(f"{Path(path).name} is damaged (from the reader)")
+
+    failed = extraction.extract(cv_txt, "cv", provider, "llama3.2:3b", reader=refusing)
+    assert failed.status == "error"
+    assert failed.error_kind == "corrupt_file"
+    assert failed.error == "cv.txt is damaged (from the reader)"
+    assert len(fake_ollama.chat_requests) == 1  # the refused read sent nothing
 
 
 def test_cancel_before_the_call_sends_nothing(
