@@ -84,6 +84,8 @@ class Engine:
     supported: Callable[[], Iterable[str]]
     document_from_text: Callable[[str, str], Any]
     guess_kind: Callable[[str], str | None]
+    make_reader: Callable[[], Any] | None = None
+    """Makes the window's document reader (``read``/``shutdown``); None reads in-thread."""
 
     @classmethod
     def real(cls) -> Engine:
@@ -130,6 +132,13 @@ class Engine:
 
             return documents.guess_kind(text)
 
+        def reader() -> Any:
+            # Reads in a child process: see reader_process for why. Its child is
+            # started on the first read, so this costs nothing at start-up.
+            from cvjd_desktop.ui.reader_process import ProcessReader
+
+            return ProcessReader()
+
         return cls(
             extract=extract,
             make_provider=provider,
@@ -138,6 +147,7 @@ class Engine:
             supported=supported,
             document_from_text=document_from_text,
             guess_kind=guess_kind,
+            make_reader=reader,
         )
 
 
@@ -192,6 +202,7 @@ class MainWindow(QMainWindow):
             make_provider=engine.make_provider,
             ledger=ledger,
             budget=engine.make_budget(ledger, settings),
+            reader=engine.make_reader() if engine.make_reader else None,
             parent=self,
         )
         self.picker = ModelPicker(settings, engine.make_provider, save_settings, self)

@@ -13,6 +13,7 @@ file, never waits on HTTP and never runs the engine.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -115,6 +116,7 @@ class ExtractionTask(QRunnable):
         make_provider: ProviderFactory,
         ledger: Any = None,
         budget: Any = None,
+        reader: Any = None,
     ) -> None:
         super().__init__()
         # The runner keeps a reference until ``finished`` arrives; Qt must not delete
@@ -130,6 +132,7 @@ class ExtractionTask(QRunnable):
         self._make_provider = make_provider
         self._ledger = ledger
         self._budget = budget
+        self._reader = reader
         self.cancel_event = threading.Event()
         self.signals = TaskSignals()
         self._last_progress = (0.0, "")
@@ -161,6 +164,9 @@ class ExtractionTask(QRunnable):
                 )
             else:
                 provider = self._make_provider(self.provider, self.settings)
+                more: dict[str, Any] = {}
+                if self._reader is not None:
+                    more["reader"] = functools.partial(self._reader.read, cancel=self.cancel_event)
                 try:
                     result = self._extract(
                         self.source,
@@ -171,6 +177,7 @@ class ExtractionTask(QRunnable):
                         budget=self._budget,
                         cancel=self.cancel_event,
                         on_progress=self._on_progress,
+                        **more,
                     )
                 finally:
                     close_quietly(provider)
@@ -191,6 +198,9 @@ class ExtractionRunner(QObject):
     task when its provider has a free slot, forwards the task signals, and knows how
     to cancel and to wait at shutdown.
 
+    ``reader`` (optional) is passed to the engine to read files, with each task's
+    cancel event: the window's reads run in a child process (``reader_process``).
+
     Signals: the same vocabulary as ``TaskSignals``, for every task.
     """
 
@@ -208,10 +218,12 @@ class ExtractionRunner(QObject):
         make_provider: ProviderFactory,
         ledger: Any = None,
         budget: Any = None,
+        reader: Any = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self._extract = extract
+        self.reader = reader
         self._make_provider = make_provider
         self.ledger = ledger
         self.budget = budget
@@ -251,6 +263,7 @@ class ExtractionRunner(QObject):
             make_provider=self._make_provider,
             ledger=self.ledger,
             budget=self.budget,
+            reader=self.reader,
         )
         s = task.signals
         s.started.connect(self._on_started, QUEUED)
@@ -280,6 +293,8 @@ class ExtractionRunner(QObject):
         honour the cancel); the caller logs it and exits anyway.
         """
         self.cancel_all()
+        if self.reader is not None:
+            self.reader.shutdown()  # a read in progress is abandoned, its child stopped
         deadline = time.monotonic() + timeout_ms / 1000
         done = True
         for pool in self.pools.values():
