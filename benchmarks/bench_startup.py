@@ -54,8 +54,8 @@ def run() -> list[dict[str, Any]]:
     bare = statistics.median(times["bare"])
     explain = (
         "The bare window only imports QtWidgets. The app also imports pydantic (settings "
-        "and results are pydantic models), builds ~100 widgets, opens and checks the "
-        "SQLite ledger and starts the model list request; see the notes below."
+        "and results are pydantic models), sets up the Qt enums of ~100 widgets and "
+        "builds them, and opens and checks the SQLite ledger; see the notes below."
     )
     return [
         row(
