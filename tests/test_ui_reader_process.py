@@ -174,3 +174,17 @@ def test_closing_the_window_during_a_slow_read_is_prompt_and_stops_the_child(
     assert window.shutdown_clean is True
     assert not alive(pid)
     qtbot.waitUntil(lambda: statuses(window) == ["cancelled"], timeout=2000)
+
+
+def test_a_read_that_never_ends_is_killed_at_the_time_limit(tmp_path: Path) -> None:
+    reader = ProcessReader(reader_targets.slow_read, max_workers=1, timeout_s=1.5)
+    try:
+        path = write(tmp_path, "stuck.pdf", CV_TEXT)
+        started = time.monotonic()
+        with pytest.raises(CorruptFileError, match=r"stuck\.pdf could not be read in 1\.5 s"):
+            reader.read(path)
+        assert time.monotonic() - started < 10
+        assert reader.child_pids() == []  # the stuck child was killed
+        assert not reader.started  # and the next read gets a fresh one
+    finally:
+        reader.shutdown()

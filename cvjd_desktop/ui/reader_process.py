@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,6 +32,8 @@ POLL_S = 0.05
 MAX_WORKERS = 1
 """One child: two read no faster on a 2-core machine and each holds ~130 MB (PyMuPDF)."""
 TERMINATE_WAIT_S = 0.5
+READ_TIMEOUT_S = 120.0
+"""A file that takes longer is stuck (a pathological PDF): its child is killed."""
 
 
 class ReadCancelledError(DocumentError):
@@ -57,9 +60,11 @@ class ProcessReader:
         target: Callable[[str, int], Any] = _read_document,
         *,
         max_workers: int = MAX_WORKERS,
+        timeout_s: float = READ_TIMEOUT_S,
     ) -> None:
         self._target = target
         self._max_workers = max_workers
+        self._timeout_s = timeout_s
         self._lock = threading.Lock()
         self._pool: ProcessPoolExecutor | None = None
         self._closed = False
@@ -94,7 +99,16 @@ class ProcessReader:
             if self._closed:
                 raise ReadCancelledError(f"{name}: cancelled while it was read") from None
             raise CorruptFileError(f"{name} could not be read: the reader stopped") from None
+        deadline = time.monotonic() + self._timeout_s
         while True:
+            if time.monotonic() > deadline:
+                # Only a kill stops code stuck inside the parser; the next read gets
+                # a fresh child.
+                self._discard(pool)
+                raise CorruptFileError(
+                    f"{name} could not be read in {self._timeout_s:g} s; the file may be "
+                    "damaged or built to stall readers"
+                )
             if cancel is not None and cancel.is_set():
                 # A running read cannot be interrupted; the child finishes it and
                 # the result is dropped. A queued one never starts.
