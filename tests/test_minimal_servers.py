@@ -92,3 +92,52 @@ def test_ollama_answering_one_pretty_printed_json_body(
     result = json.loads(out)
     assert result["token_usage"]["prompt_tokens"] == 321
     assert result["data"]["basics"]["name"] == SAMPLE_CV["basics"]["name"]
+
+
+def test_openai_compatible_server_that_rejects_streaming(
+    httpserver: HTTPServer, tmp_path: Path, capsys
+) -> None:
+    """Some servers refuse ``stream``/``stream_options``: ask again without streaming."""
+    from werkzeug import Request, Response
+
+    answer = {
+        "id": "chatcmpl-2",
+        "object": "chat.completion",
+        "created": 1764756000,
+        "model": "strict-server",
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": json.dumps(SAMPLE_CV)},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {"prompt_tokens": 500, "completion_tokens": 70, "total_tokens": 570},
+    }
+
+    def handler(request: Request) -> Response:
+        body = request.get_json()
+        if body.get("stream") or "stream_options" in body:
+            error = {
+                "error": {
+                    "message": "Unrecognized request argument supplied: stream_options",
+                    "type": "invalid_request_error",
+                    "param": None,
+                    "code": None,
+                }
+            }
+            return Response(json.dumps(error), status=400, content_type="application/json")
+        return Response(json.dumps(answer), content_type="application/json")
+
+    httpserver.expect_request("/v1/chat/completions", method="POST").respond_with_handler(handler)
+    cv = write_text(tmp_path / "cv.txt", "Ada Lovelace\nExperience\nAnalyst\nEducation\n")
+    args = ["extract", "--json", "--provider", "openai"]
+    args += ["--openai-base-url", httpserver.url_for("/v1"), "--model", "strict-server"]
+    code = cli.main([*args, str(cv)])
+    out, err = capsys.readouterr()
+    assert code == 0, out + err
+    result = json.loads(out)
+    assert result["token_usage"]["prompt_tokens"] == 500
+    bodies = [json.loads(r.data) for r, _ in httpserver.log]
+    assert bodies[0].get("stream") is True
+    assert "stream" not in bodies[-1]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -62,7 +63,9 @@ OFFICIAL_HOST = "api.openai.com"
 # Servers and models that rejected a feature once: not asked again this process.
 _JSON_MODE_ONLY: set[tuple[str, str]] = set()
 _NO_TEMPERATURE: set[tuple[str, str]] = set()
+_NO_STREAMING: set[tuple[str, str]] = set()
 _memory_lock = threading.Lock()
+_MENTIONS_STREAM = re.compile(r"\bstream(_options)?\b")
 
 _CHAT_PREFIXES = ("gpt-", "o1", "o3", "o4", "chatgpt-")
 _NOT_CHAT = ("audio", "realtime", "tts", "transcribe", "image", "embedding", "search", "instruct")
@@ -85,6 +88,7 @@ def forget_server_quirks() -> None:
     with _memory_lock:
         _JSON_MODE_ONLY.clear()
         _NO_TEMPERATURE.clear()
+        _NO_STREAMING.clear()
 
 
 def is_chat_model(model_id: str) -> bool:
@@ -101,7 +105,7 @@ def known_context_length(model_id: str) -> int | None:
 
 
 class _FeatureRejected(Exception):
-    """The server refused ``json_schema`` or ``temperature``: retry without it.
+    """The server refused ``json_schema``, ``temperature`` or streaming: retry without it.
 
     ``error`` is what the user sees if the request fails even without it.
     """
@@ -206,7 +210,8 @@ class OpenAIProvider(SdkClientOwner[openai.OpenAI]):
                 temperature = memo not in _NO_TEMPERATURE and not model.startswith(
                     _FIXED_TEMPERATURE
                 )
-            request = self._request(model, messages, schema, json_mode, temperature)
+                streaming = memo not in _NO_STREAMING
+            request = self._request(model, messages, schema, json_mode, temperature, streaming)
             try:
                 return call_with_retries(
                     functools.partial(self._stream_once, model, request, cancel, progress),
@@ -215,17 +220,20 @@ class OpenAIProvider(SdkClientOwner[openai.OpenAI]):
                     what=f"the request to {self.base_url}",
                 )
             except _FeatureRejected as rejected:
-                already_off = (rejected.feature == "json_schema" and json_mode) or (
-                    rejected.feature == "temperature" and not temperature
+                already_off = (
+                    (rejected.feature == "json_schema" and json_mode)
+                    or (rejected.feature == "temperature" and not temperature)
+                    or (rejected.feature == "stream" and not streaming)
                 )
                 if already_off:
                     raise rejected.error from None
                 log.info("%s %s rejected %s; retrying without", self.base_url, model, rejected)
                 with _memory_lock:
-                    if rejected.feature == "json_schema":
-                        _JSON_MODE_ONLY.add(memo)
-                    else:
-                        _NO_TEMPERATURE.add(memo)
+                    {
+                        "json_schema": _JSON_MODE_ONLY,
+                        "temperature": _NO_TEMPERATURE,
+                        "stream": _NO_STREAMING,
+                    }[rejected.feature].add(memo)
 
     @staticmethod
     def _request(
@@ -234,6 +242,7 @@ class OpenAIProvider(SdkClientOwner[openai.OpenAI]):
         schema: type[BaseModel],
         json_mode: bool,
         temperature: bool,
+        streaming: bool = True,
     ) -> dict[str, Any]:
         if json_mode:
             messages = [dict(m) for m in messages]
@@ -256,9 +265,10 @@ class OpenAIProvider(SdkClientOwner[openai.OpenAI]):
             "model": model,
             "messages": messages,
             "response_format": response_format,
-            "stream": True,
-            "stream_options": {"include_usage": True},
         }
+        if streaming:
+            request["stream"] = True
+            request["stream_options"] = {"include_usage": True}
         if temperature:
             request["temperature"] = 0
         return request
@@ -273,7 +283,9 @@ class OpenAIProvider(SdkClientOwner[openai.OpenAI]):
         state = _StreamState(parts=[], refusal=[])
 
         def open_stream() -> Iterable[ChatCompletionChunk]:
-            stream: Iterable[ChatCompletionChunk] = self._client.chat.completions.create(**request)
+            stream = self._client.chat.completions.create(**request)
+            if isinstance(stream, ChatCompletion):  # asked without streaming
+                return _chunks_from_completion(stream)
             response = getattr(stream, "response", None)  # the SDK's own httpx flavour
             if response is not None and _is_plain_json(response):
                 return _chunks_from_plain_answer(response)
@@ -464,6 +476,8 @@ class OpenAIProvider(SdkClientOwner[openai.OpenAI]):
                 return _FeatureRejected("json_schema", refused)
             if "temperature" in lowered or param == "temperature":
                 return _FeatureRejected("temperature", refused)
+            if _MENTIONS_STREAM.search(lowered) or param in ("stream", "stream_options"):
+                return _FeatureRejected("stream", refused)
             if code == "context_length_exceeded" or "context length" in lowered:
                 return ProviderRequestError(
                     f"the document is too long for model {model}'s context window: {detail}",
@@ -489,6 +503,11 @@ def _chunks_from_plain_answer(response: Any) -> list[ChatCompletionChunk]:
         completion = ChatCompletion.model_validate_json(response.read())
     except Exception:  # a body that is not a chat completion, or one cut short
         return []
+    return _chunks_from_completion(completion)
+
+
+def _chunks_from_completion(completion: ChatCompletion) -> list[ChatCompletionChunk]:
+    """A whole answer as the one final chunk the stream handling expects."""
     choices = [
         ChunkChoice(
             index=choice.index,
