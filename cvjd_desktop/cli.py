@@ -12,6 +12,8 @@ import argparse
 import csv
 import json
 import logging
+import math
+import os
 import sys
 import threading
 from collections.abc import Sequence
@@ -31,10 +33,28 @@ class UsageError(Exception):
     """Bad arguments: exit code 2 with a one-line message."""
 
 
+class _OneLineFormatter(logging.Formatter):
+    """``cvjd: message``: the engine's log lines on stderr, never a traceback."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        first = record.getMessage().splitlines()[0] if record.getMessage() else ""
+        return f"cvjd: {first}"
+
+
+def _log_to_stderr() -> None:
+    root = logging.getLogger()
+    if root.handlers:  # embedded (tests, scripts): their logging set-up wins
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_OneLineFormatter())
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="cvjd: %(message)s")
+    _log_to_stderr()
     if not getattr(args, "handler", None):
         parser.print_help(sys.stderr)
         return EXIT_USAGE
@@ -46,6 +66,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except CvjdError as exc:
         print(f"cvjd: {exc.message}", file=sys.stderr)
+        return EXIT_FAILED
+    except BrokenPipeError:
+        # The reader went away (`cvjd ... | head`): stop quietly, like other tools.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_FAILED
+    except OSError as exc:
+        # The environment failed: CVJD_HOME is a file, a read-only disk, a full one.
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"cvjd: {exc.strerror or exc}{where}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
         print("cvjd: interrupted", file=sys.stderr)
@@ -120,21 +150,30 @@ def _usage_error(message: str) -> int:
 # --- argument types ------------------------------------------------------------------
 
 
-def _positive_float(value: str) -> float:
+MAX_TIMEOUT_S = 24 * 3600.0
+
+
+def _finite(value: str) -> float:
     try:
         number = float(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if not math.isfinite(number):
+        raise argparse.ArgumentTypeError(f"not a finite number: {value!r}")
+    return number
+
+
+def _positive_float(value: str) -> float:
+    number = _finite(value)
     if not number > 0:
         raise argparse.ArgumentTypeError(f"must be greater than 0: {value!r}")
+    if number > MAX_TIMEOUT_S:
+        raise argparse.ArgumentTypeError(f"at most {MAX_TIMEOUT_S:g} seconds: {value!r}")
     return number
 
 
 def _non_negative_float(value: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    number = _finite(value)
     if number < 0:
         raise argparse.ArgumentTypeError(f"must not be negative: {value!r}")
     return number
@@ -487,10 +526,20 @@ def cmd_budget_show(args: argparse.Namespace) -> int:
 def _describe_budget(item: dict[str, Any]) -> str:
     scope = item.get("provider") or "all providers"
     unit = item.get("unit")
-    limit, used = item.get("limit"), item.get("used")
-    amounts = f"${used:.4f} of ${limit:.2f}" if unit == "usd" else f"{used:,} of {limit:,} tokens"
+    limit, used = item.get("limit") or 0, item.get("used") or 0
+    amounts = f"{_usd(used)} of {_usd(limit)}" if unit == "usd" else f"{used:,} of {limit:,} tokens"
     fraction = item.get("fraction") or 0.0
     return f"{item.get('period', '').capitalize():<8} {scope:<14} {amounts:<36} {fraction:>6.0%}"
+
+
+def _usd(amount: float) -> str:
+    """$1.50, $0.0123, $0.0001: enough digits that a small limit is not shown as $0.00."""
+    if amount == 0 or amount >= 1:
+        return f"${amount:,.2f}"
+    text = f"{amount:.{max(2, 1 - math.floor(math.log10(amount)))}f}"
+    while text.endswith("0") and len(text.split(".")[1]) > 2:
+        text = text[:-1]
+    return f"${text}"
 
 
 def cmd_budget_set(args: argparse.Namespace) -> int:

@@ -379,3 +379,56 @@ def test_usage_ranges_by_day_and_by_time(capsys: pytest.CaptureFixture[str]) -> 
     assert total("--since", "2026-03-06") == 0
     assert total("--since", "2026-03-05T06:00:00", "--until", "2026-03-05T18:00:00Z") == 200
     assert total("--until", "2026-03-05T12:00:00+02:00") == 10  # 10:00 UTC
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["extract", "--timeout", "inf", "x.pdf"],
+        ["extract", "--timeout", "1e12", "x.pdf"],
+        ["budget", "set", "--daily-usd", "nan"],
+        ["budget", "set", "--monthly-usd", "inf"],
+    ],
+)
+def test_non_finite_numbers_are_usage_errors(args: list[str]) -> None:
+    with pytest.raises(SystemExit) as exc_info:
+        cli.main(args)
+    assert exc_info.value.code == 2
+
+
+def test_small_budgets_are_shown_with_their_digits(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["budget", "set", "--daily-usd", "0.0001"]) == 0
+    assert "$0.0001" in capsys.readouterr().out
+
+
+def test_cvjd_home_that_is_a_file_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    afile = tmp_path / "not-a-folder"
+    afile.write_text("x")
+    monkeypatch.setenv("CVJD_HOME", str(afile))
+    assert cli.main(["usage"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "Traceback" not in err
+    assert str(afile) in err
+
+
+def test_output_piped_into_a_closed_reader_ends_quietly(
+    fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    for i in range(6):
+        write_text(tmp_path / "in" / f"cv{i}.txt", "\n".join(CV_LINES))
+    exe = Path(sys.executable).with_name("cvjd")
+    args = [str(exe), "extract", "--json", "--ollama-host", fake_ollama.url, "--model"]
+    proc = subprocess.Popen(
+        [*args, "llama3.2:3b", "--jobs", "1", str(tmp_path / "in")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.read(1) == b"{"
+    proc.stdout.close()  # like `| head -c 1`
+    _, err = proc.communicate(timeout=60)
+    assert b"Traceback" not in err
+    assert proc.returncode in (0, 1)

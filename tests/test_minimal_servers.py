@@ -141,3 +141,28 @@ def test_openai_compatible_server_that_rejects_streaming(
     bodies = [json.loads(r.data) for r, _ in httpserver.log]
     assert bodies[0].get("stream") is True
     assert "stream" not in bodies[-1]
+
+
+def test_plain_answer_without_model_keeps_its_usage(
+    httpserver: HTTPServer, tmp_path: Path, capsys
+) -> None:
+    httpserver.expect_request("/v1/chat/completions", method="POST").respond_with_json(
+        {
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": json.dumps(SAMPLE_CV)},
+                    "finish_reason": "stop",
+                }
+            ],
+            "usage": {"prompt_tokens": 777, "completion_tokens": 111, "total_tokens": 888},
+        }
+    )
+    cv = write_text(tmp_path / "cv.txt", "Ada Lovelace\nExperience\nAnalyst\nEducation\n")
+    args = ["extract", "--json", "--provider", "openai", "--openai-base-url"]
+    code = cli.main([*args, httpserver.url_for("/v1"), "--model", "gpt-4o-mini", str(cv)])
+    out, err = capsys.readouterr()
+    assert code == 0, out + err
+    usage = json.loads(out)["token_usage"]
+    assert (usage["prompt_tokens"], usage["completion_tokens"]) == (777, 111)
+    assert usage["model"] == "gpt-4o-mini"  # what was asked for, when the server is silent

@@ -12,6 +12,7 @@ are bounded, honour ``retry-after`` and are visible in the error message.
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import re
 import threading
@@ -500,7 +501,13 @@ def _chunks_from_plain_answer(response: Any) -> list[ChatCompletionChunk]:
     chat completion yields nothing, which the caller reports as "not the OpenAI API".
     """
     try:
-        completion = ChatCompletion.model_validate_json(response.read())
+        data = json.loads(response.read())
+        # Small servers leave out what only bookkeeping needs; the answer and its
+        # usage are what count (and what must reach the ledger).
+        for key, default in (("id", ""), ("object", "chat.completion"), ("created", 0)):
+            data.setdefault(key, default)
+        data.setdefault("model", "")
+        completion = ChatCompletion.model_validate(data)
     except Exception:  # a body that is not a chat completion, or one cut short
         return []
     return _chunks_from_completion(completion)
