@@ -95,6 +95,29 @@ def build_window(args: argparse.Namespace, *, ledger: Any = None) -> MainWindow:
     )
 
 
+def _close_on_termination_signals(window: MainWindow) -> None:
+    """SIGTERM / SIGINT close the window the normal way: cancel, wait, stop the reader.
+
+    Without this, ``kill`` (a logout, a service manager) ends the process in the middle
+    of its work and leaves the reader child and its semaphores behind. Python runs
+    signal handlers only between bytecodes, so a timer wakes the interpreter while Qt
+    sits in its event loop.
+    """
+    import signal
+
+    from PySide6.QtCore import QTimer
+
+    def close(_signum: int, _frame: object) -> None:
+        window.confirm_quit = lambda _active: True  # nobody is there to answer
+        window.close()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, close)
+    wake = QTimer(window)
+    wake.timeout.connect(lambda: None)
+    wake.start(200)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     # pydantic looks for plugins in every installed package's entry points when it
     # builds its first model: ~5 ms of cold start (benchmarks/bench_startup.py) for
@@ -135,6 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     queue_from_args(window, args)
     window.show()
+    _close_on_termination_signals(window)
     try:
         return app.exec()
     finally:
