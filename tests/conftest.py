@@ -8,6 +8,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import keyring
 import pytest
@@ -55,3 +56,29 @@ def fake_openai() -> Iterator[FakeOpenAI]:
     """
     with FakeOpenAI(api_key=FAKE_OPENAI_KEY) as server:
         yield server
+
+
+# --- the main window against the fake Ollama (UI tests) ------------------------------
+
+
+@pytest.fixture
+def ledger() -> Iterator[Any]:
+    """The real ledger under this test's CVJD_HOME (test modules may define their own)."""
+    from cvjd_desktop.usage import Ledger
+
+    with Ledger() as led:
+        yield led
+
+
+@pytest.fixture
+def window(qtbot: Any, fake_ollama: FakeOllama, ledger: Any) -> Any:
+    """A shown main window wired to the real engine and the fake Ollama, models listed."""
+    from cvjd_desktop.config import Settings
+    from cvjd_desktop.ui.main_window import Engine, MainWindow
+
+    win = MainWindow(Settings(ollama_host=fake_ollama.url), ledger, engine=Engine.real())
+    qtbot.addWidget(win)
+    win.confirm_quit = lambda _active: True  # teardown never blocks on a question
+    win.show()
+    qtbot.waitUntil(lambda: not win.picker.loading, timeout=5000)
+    return win

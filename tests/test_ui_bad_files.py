@@ -10,14 +10,12 @@ from __future__ import annotations
 import itertools
 import os
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QTimer
 
-from cvjd_desktop.config import Settings
-from cvjd_desktop.ui.main_window import Engine, MainWindow
+from cvjd_desktop.ui.main_window import MainWindow
 from cvjd_desktop.usage import Ledger
 from tests.doc_factory import make_docx, make_image_pdf, make_pdf, make_zip, write_text
 from tests.fakes import FakeOllama, Fault
@@ -26,22 +24,6 @@ from tests.test_ui_window import CV_TEXT, drop, statuses
 pytestmark = pytest.mark.qt_log_ignore(
     r"This plugin does not support (propagateSizeHints|raise)\(\)"
 )
-
-
-@pytest.fixture
-def ledger() -> Iterator[Ledger]:
-    with Ledger() as led:
-        yield led
-
-
-@pytest.fixture
-def window(qtbot, fake_ollama: FakeOllama, ledger: Ledger) -> MainWindow:
-    window = MainWindow(Settings(ollama_host=fake_ollama.url), ledger, engine=Engine.real())
-    qtbot.addWidget(window)
-    window.confirm_quit = lambda _active: True
-    window.show()
-    qtbot.waitUntil(lambda: not window.picker.loading, timeout=5000)
-    return window
 
 
 class Heartbeat:

@@ -17,14 +17,11 @@ from pathlib import Path
 import pytest
 
 from cvjd_desktop import documents
-from cvjd_desktop.config import Settings
 from cvjd_desktop.errors import CorruptFileError, DocumentError, NoTextLayerError
-from cvjd_desktop.ui.main_window import Engine, MainWindow
+from cvjd_desktop.ui.main_window import MainWindow
 from cvjd_desktop.ui.reader_process import ProcessReader, ReadCancelledError
-from cvjd_desktop.usage import Ledger
 from tests import reader_targets
 from tests.doc_factory import make_image_pdf, make_pdf
-from tests.fakes import FakeOllama
 from tests.test_ui_window import CV_TEXT, drop, statuses, write
 
 pytestmark = pytest.mark.qt_log_ignore(
@@ -40,22 +37,6 @@ def alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
-
-
-@pytest.fixture
-def ledger() -> Iterator[Ledger]:
-    with Ledger() as led:
-        yield led
-
-
-@pytest.fixture
-def window(qtbot, fake_ollama: FakeOllama, ledger: Ledger) -> MainWindow:
-    window = MainWindow(Settings(ollama_host=fake_ollama.url), ledger, engine=Engine.real())
-    qtbot.addWidget(window)
-    window.confirm_quit = lambda _active: True
-    window.show()
-    qtbot.waitUntil(lambda: not window.picker.loading, timeout=5000)
-    return window
 
 
 @pytest.fixture
