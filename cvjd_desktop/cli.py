@@ -41,10 +41,20 @@ class _OneLineFormatter(logging.Formatter):
         return f"cvjd: {first}"
 
 
+_engine_warnings_shown = False
+"""True once the engine's warnings reach stderr through our handler: then the CLI
+does not repeat what the engine already said (a moved-aside ledger, say)."""
+
+
 def _log_to_stderr() -> None:
+    global _engine_warnings_shown
     root = logging.getLogger()
     if root.handlers:  # embedded (tests, scripts): their logging set-up wins
+        _engine_warnings_shown = any(
+            isinstance(h.formatter, _OneLineFormatter) for h in root.handlers
+        )
         return
+    _engine_warnings_shown = True
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_OneLineFormatter())
     root.addHandler(handler)
@@ -594,7 +604,7 @@ def _tell_recoveries() -> None:
 
 
 def _tell_ledger_recovery(ledger: Any) -> None:
-    if getattr(ledger, "recovered_from", None):
+    if getattr(ledger, "recovered_from", None) and not _engine_warnings_shown:
         print(
             f"cvjd: the usage ledger was damaged; it was moved to {ledger.recovered_from} "
             "and a fresh one was started",

@@ -432,3 +432,15 @@ def test_output_piped_into_a_closed_reader_ends_quietly(
     _, err = proc.communicate(timeout=60)
     assert b"Traceback" not in err
     assert proc.returncode in (0, 1)
+
+
+def test_corrupt_ledger_is_reported_once_by_the_installed_cli(cvjd_home: Path) -> None:
+    config.ledger_path().write_bytes(b"not a database" * 300)
+    exe = Path(sys.executable).with_name("cvjd")
+    proc = subprocess.run(
+        [str(exe), "usage", "--json"], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert proc.returncode == 0
+    assert json.loads(proc.stdout) == []
+    assert proc.stderr.count("moved to usage.sqlite3.corrupt-") == 1
+    assert "Traceback" not in proc.stderr
