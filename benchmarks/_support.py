@@ -78,6 +78,30 @@ def rss_bytes() -> int:
         return int(psutil.Process().memory_info().rss)
 
 
+def run_child(module: str, args: Sequence[str], home: Path, label: str) -> dict[str, Any]:
+    """Run ``python -m module args`` with its own CVJD_HOME; its last JSON line back.
+
+    Each scenario runs in a fresh process so one cannot warm caches or share a GIL
+    with another, and a crash after the figures cannot lose them.
+    """
+    import json
+
+    home.mkdir()
+    proc = subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=ROOT,
+        env=child_env(home),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError(f"{label} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return dict(json.loads(lines[-1]))
+
+
 def child_env(home: Path | None = None) -> dict[str, str]:
     """Environment for a benchmark child: offscreen Qt, the repo importable, no real hosts."""
     env = dict(os.environ)

@@ -17,14 +17,13 @@ import contextlib
 import io
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks._support import ROOT, child_env, fake_ollama_process, make_batch, row
+from benchmarks._support import fake_ollama_process, make_batch, row, run_child
 
 FILES = 100
 LATENCY_S = 0.3
@@ -80,20 +79,8 @@ def run() -> list[dict[str, Any]]:
 
 
 def _child(url: str, folder: Path, jobs: int, home: Path) -> dict[str, Any]:
-    home.mkdir()
-    proc = subprocess.run(
-        [sys.executable, "-m", "benchmarks.bench_batch", url, str(folder), str(jobs)],
-        cwd=ROOT,
-        env=child_env(home),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
-    if proc.returncode != 0 or not lines:
-        raise RuntimeError(f"batch child failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-    return dict(json.loads(lines[-1]))
+    args = [url, str(folder), str(jobs)]
+    return run_child("benchmarks.bench_batch", args, home, "batch child")
 
 
 def _warm_imports(folder: Path) -> None:

@@ -25,7 +25,6 @@ import ctypes
 import gc
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,13 +33,12 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks._support import (
-    ROOT,
-    child_env,
     fake_ollama_process,
     make_batch,
     percentile,
     row,
     rss_bytes,
+    run_child,
 )
 
 STALL_FILES = 50
@@ -71,20 +69,8 @@ def run() -> list[dict[str, Any]]:
 
 
 def _child(scenario: str, url: str, files: Path, home: Path) -> dict[str, Any]:
-    home.mkdir()
-    proc = subprocess.run(
-        [sys.executable, "-m", "benchmarks.bench_gui", scenario, url, str(files)],
-        cwd=ROOT,
-        env=child_env(home),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
-    if proc.returncode != 0 or not lines:
-        raise RuntimeError(f"GUI {scenario} session failed:\n{proc.stdout}\n{proc.stderr}")
-    return dict(json.loads(lines[-1]))
+    args = [scenario, url, str(files)]
+    return run_child("benchmarks.bench_gui", args, home, f"GUI {scenario} session")
 
 
 def _stall_rows(r: dict[str, Any]) -> list[dict[str, Any]]:
